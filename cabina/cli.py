@@ -1,0 +1,59 @@
+"""The ``cabina`` command. Each package adds its subcommands through a ``register`` function.
+
+A package's ``cli`` module exposes ``register(subparsers)``, which adds its parsers and sets
+``func`` on each to a callable taking the parsed arguments and returning an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from cabina import __version__
+
+#: The modules that contribute subcommands, in the order ``cabina --help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "hub.cli",
+)
+
+
+class CommandError(Exception):
+    """A command could not do its job; the message is printed for the person who ran it."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="cabina", description="Municipal citizen-attention cabins: hub, kiosk and tools."
+    )
+    parser.add_argument("--version", action="version", version=f"cabina {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return func(args)
+    except CommandError as exc:
+        print(f"cabina: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""The central hub: signalling, call routing, the attention log, devices and enrolment."""

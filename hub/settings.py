@@ -1,0 +1,67 @@
+"""The hub's settings: ``CABINA_*`` environment variables over an optional TOML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class HubSettings(BaseSettings):
+    """Everything the hub reads at start-up. Pass one to :func:`hub.app.create_app`."""
+
+    model_config = SettingsConfigDict(env_prefix="CABINA_", extra="forbid", frozen=True)
+
+    data_dir: Path = Path("data")
+    #: SQLAlchemy URL; by default a SQLite file in the data directory.
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    #: The address cabins and agents use to reach this hub (links in certificates, QR codes).
+    public_url: str | None = None
+    #: Signs session cookies and derives other keys. At least 32 characters.
+    secret_key: SecretStr = Field(min_length=32)
+    #: Session cookies only over HTTPS; turn off only for a demo on plain HTTP.
+    cookie_secure: bool = True
+    session_hours: Seconds = 12
+
+    # WebRTC: the ICE servers handed to each end of a call.
+    stun_urls: list[str] = Field(default_factory=list)
+    turn_urls: list[str] = Field(default_factory=list)
+    #: coturn's ``static-auth-secret``: the hub issues ephemeral TURN credentials with it.
+    turn_secret: SecretStr | None = None
+    turn_ttl_s: int = Field(default=3600, gt=0)
+
+    # Routing.
+    ring_timeout_s: Seconds = 20
+    missed_rings_before_away: int = Field(default=2, ge=1)
+    wrapup_s: Seconds = 30
+    #: Used for the wait estimate until the hub has measured real talk times.
+    default_handle_time_s: Seconds = 300
+    timezone: str = "Europe/Madrid"
+
+    # Connections.
+    heartbeat_interval_s: Seconds = 5
+    #: A larger WebSocket message is refused with an error and the connection closed (1009).
+    max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    #: Redis URL for pub/sub between hub replicas; unset for a single process.
+    redis_url: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError(f"Expected a sqlite:// or postgresql:// URL, but got {value!r}")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to ``hub.db`` in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hub.db').resolve()}"

@@ -1,0 +1,1 @@
+"""What a technician runs: hub discovery, enrolment, hardware detection and self-test."""
