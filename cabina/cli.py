@@ -15,9 +15,7 @@ from collections.abc import Callable, Sequence
 from cabina import __version__
 
 #: The modules that contribute subcommands, in the order ``cabina --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "hub.cli",
-)
+COMMAND_MODULES: tuple[str, ...] = ("hub.cli",)
 
 
 class CommandError(Exception):

@@ -67,6 +67,6 @@ def load_settings(
     _FromFile.__name__ = settings_cls.__name__
     prefix = str(settings_cls.model_config.get("env_prefix", ""))
     try:
-        return _FromFile(**{k: v for k, v in (overrides or {}).items() if v is not None})  # type: ignore[no-any-return]
+        return _FromFile(**{k: v for k, v in (overrides or {}).items() if v is not None})
     except ValidationError as exc:
         raise SettingsError(_describe(exc, prefix)) from exc

@@ -1,0 +1,220 @@
+"""The WebSocket endpoints for cabins (``/ws/cabin``) and agents' consoles (``/ws/agent``).
+
+Each connection is authenticated before it is accepted into the switchboard: a cabin by its
+bearer credential, an agent by the console's session cookie or a bearer token. Every frame is
+parsed by :mod:`hub.protocol`; anything wrong gets an ``error`` message and the connection
+stays open, except an oversized frame (closed with 1009) and a silent peer (4408).
+
+Close codes: 4401 bad or missing credentials, 4403 wrong role or revoked, 4408 no heartbeat,
+4409 replaced by a newer connection of the same cabin or agent, 1009 frame too large.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from hub import protocol as p
+from hub.ice import ice_servers
+from hub.routing import AgentState
+from hub.settings import HubSettings
+from hub.switchboard import AgentInfo, CabinInfo, Switchboard
+
+logger = logging.getLogger(__name__)
+
+#: Messages waiting to be written to one slow peer before the hub gives up on it.
+_SEND_QUEUE = 256
+
+
+class Directory(Protocol):
+    """Who is behind a credential, looked up in the hub's database."""
+
+    async def cabin_for_token(self, token: str) -> CabinInfo | None:
+        """The active cabin whose credential is ``token``."""
+
+    async def agent_for_token(self, token: str) -> AgentInfo | None:
+        """The active agent whose session or API token is ``token``."""
+
+
+class WebSocketPeer:
+    """A peer whose messages are written in order by one task, so no send ever blocks routing."""
+
+    def __init__(self, websocket: WebSocket, identity: str) -> None:
+        self.identity = identity
+        self._ws = websocket
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(_SEND_QUEUE)
+        self._writer = asyncio.create_task(self._write(), name=f"send-{identity}")
+        self.closed = asyncio.Event()
+
+    async def send(self, message: p.Message) -> None:
+        """Queue ``message``; a peer that cannot keep up is disconnected."""
+        if self.closed.is_set():
+            return
+        try:
+            self._queue.put_nowait(p.dump(message))
+        except asyncio.QueueFull:
+            logger.warning("%s cannot keep up with its messages: disconnecting", self.identity)
+            await self.close(1013, "too many pending messages")
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the connection with ``code`` (idempotent)."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        self._writer.cancel()
+        if self._ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await self._ws.close(code, reason)
+
+    async def drain(self) -> None:
+        """Stop the writer after what is queued has been sent."""
+        if not self._writer.done():
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(None)
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self._writer, 2.0)
+
+    async def _write(self) -> None:
+        try:
+            while (text := await self._queue.get()) is not None:
+                await self._ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.closed.set()
+
+
+def _bearer(websocket: WebSocket) -> str | None:
+    header = websocket.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token.strip()
+    return None
+
+
+async def _serve(
+    websocket: WebSocket,
+    *,
+    settings: HubSettings,
+    sender: Literal["cabin", "agent"],
+    peer: WebSocketPeer,
+    handle: Callable[[Any], Awaitable[None]],
+) -> None:
+    """Read, parse and dispatch frames until the peer leaves or falls silent."""
+    silence = settings.heartbeat_interval_s * 3
+    while True:
+        try:
+            frame = await asyncio.wait_for(websocket.receive(), silence)
+        except TimeoutError:
+            await peer.close(4408, "no heartbeat")
+            return
+        if frame["type"] == "websocket.disconnect":
+            return
+        raw = frame.get("text")
+        if raw is None:
+            raw = frame.get("bytes") or b""
+        try:
+            message = p.parse(raw, sender, settings.max_message_bytes)
+            if isinstance(message, p.Ping):
+                await peer.send(p.Pong(ts=message.ts))
+            else:
+                await handle(message)
+        except p.ProtocolError as exc:
+            await peer.send(p.Error(code=exc.code, message=exc.message, ref=exc.ref))
+            if exc.code == "too_large":
+                await peer.drain()
+                await peer.close(1009, "message too large")
+                return
+
+
+def build_router(
+    settings: HubSettings,
+    switchboard: Switchboard,
+    directory: Directory,
+    *,
+    wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> APIRouter:
+    """The router with both WebSocket endpoints."""
+    router = APIRouter()
+
+    def welcome(role: Literal["cabin", "agent"], me: p.Party, **extra: Any) -> p.Welcome:
+        return p.Welcome(
+            role=role,
+            me=me,
+            ice_servers=ice_servers(settings, f"{role}:{me.id}", time.time()),
+            heartbeat_interval_s=settings.heartbeat_interval_s,
+            server_time=wall(),
+            **extra,
+        )
+
+    @router.websocket("/ws/cabin")
+    async def cabin_socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+        token = _bearer(websocket)
+        cabin = await directory.cabin_for_token(token) if token else None
+        if cabin is None:
+            await websocket.close(4401, "expected a valid cabin credential")
+            return
+        peer = WebSocketPeer(websocket, f"cabin:{cabin.id}")
+        await peer.send(
+            welcome(
+                "cabin",
+                p.Party(id=cabin.id, name=cabin.name),
+                site=p.Party(id=cabin.site_id, name=cabin.site_name),
+            )
+        )
+        await switchboard.cabin_connected(cabin, peer)
+        try:
+            await _serve(
+                websocket,
+                settings=settings,
+                sender="cabin",
+                peer=peer,
+                handle=lambda message: switchboard.from_cabin(cabin.id, message),
+            )
+        finally:
+            await switchboard.cabin_disconnected(cabin.id, peer)
+            await peer.drain()
+            await peer.close(1000, "bye")
+
+    @router.websocket("/ws/agent")
+    async def agent_socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+        token = _bearer(websocket) or websocket.cookies.get("cabina_session")
+        agent = await directory.agent_for_token(token) if token else None
+        if agent is None:
+            await websocket.close(4401, "expected a signed-in agent")
+            return
+        peer = WebSocketPeer(websocket, f"agent:{agent.id}")
+        # A console that reconnects finds its state; a new one arrives away.
+        state = switchboard.agent_state(agent.id)
+        await peer.send(
+            welcome(
+                "agent",
+                p.Party(id=agent.id, name=agent.name),
+                state=(AgentState.AWAY if state is AgentState.OFFLINE else state).value,
+                languages=sorted(agent.languages),
+                services=sorted(agent.services),
+            )
+        )
+        await switchboard.agent_connected(agent, peer)
+        try:
+            await _serve(
+                websocket,
+                settings=settings,
+                sender="agent",
+                peer=peer,
+                handle=lambda message: switchboard.from_agent(agent.id, message),
+            )
+        finally:
+            await switchboard.agent_disconnected(agent.id, peer)
+            await peer.drain()
+            await peer.close(1000, "bye")
+
+    return router

@@ -1,0 +1,586 @@
+"""The switchboard: connected cabins and agents, the router's decisions carried out, calls relayed.
+
+One per hub process. The WebSocket endpoints (:mod:`hub.signalling`) hand it each parsed
+message; it asks the pure :class:`hub.routing.Router` what to do, sends the resulting
+messages, relays WebRTC signalling between the two ends of a call (never media), and records
+every step of the call in the attention log through an :class:`EventSink`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from hub import protocol as p
+from hub.events import EventKind, NewEvent
+from hub.routing import (
+    Action,
+    AgentState,
+    AgentStateChanged,
+    CallEnded,
+    Connected,
+    QueuePosition,
+    Ring,
+    RingCancelled,
+    Router,
+    RoutingConfig,
+    RoutingError,
+    Skills,
+)
+from hub.routing import CallRequest as RouteRequest
+from hub.schedule import OpeningHours
+
+logger = logging.getLogger(__name__)
+
+# A deterministic namespace for events the hub writes once per call, so that a call
+# re-presented after a restart does not log them twice.
+_EVENTS_NS = uuid.UUID("6f1c3a52-8f0e-4b7e-9a57-3f3e1c1d2b10")
+
+
+class Peer(Protocol):
+    """One connected cabin or console, as the switchboard sees it."""
+
+    async def send(self, message: p.Message) -> None:
+        """Queue ``message`` for the peer; never raises (a dead peer is dropped)."""
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the connection."""
+
+
+class EventSink(Protocol):
+    """Where the switchboard's attention events go (the log, through a writer)."""
+
+    def record(self, event: NewEvent) -> None:
+        """Accept ``event`` for durable writing; must not block."""
+
+
+@dataclass(frozen=True, slots=True)
+class CabinInfo:
+    """A connected cabin and its site, as stored at the hub."""
+
+    id: str
+    name: str
+    site_id: str
+    site_name: str
+    opening_hours: OpeningHours | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentInfo:
+    """A signed-in agent and their skills."""
+
+    id: str
+    name: str
+    languages: frozenset[str]
+    services: frozenset[str]
+    max_calls: int = 1
+    site_id: str | None = None
+
+
+@dataclass(slots=True)
+class Call:
+    """A call the switchboard is handling."""
+
+    call_id: str
+    attention_id: str
+    cabin_id: str
+    service: str
+    language: str
+    queued_at: datetime
+    agent_id: str | None = None
+    answered_at: datetime | None = None
+    offers: int = 0
+
+
+@dataclass(slots=True)
+class _Member:
+    peer: Peer
+    info: Any
+    grace: asyncio.TimerHandle | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Switchboard:
+    """Carries out routing for one hub process."""
+
+    def __init__(
+        self,
+        config: RoutingConfig,
+        events: EventSink,
+        *,
+        monotonic: Callable[[], float],
+        wall: Callable[[], datetime],
+        reconnect_grace_s: float = 15.0,
+    ) -> None:
+        self.router = Router(config)
+        self._config = config
+        self._events = events
+        self._monotonic = monotonic
+        self._wall = wall
+        self._grace_s = reconnect_grace_s
+        self._cabins: dict[str, _Member] = {}
+        self._agents: dict[str, _Member] = {}
+        self._calls: dict[str, Call] = {}
+        self._wake = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the timer that runs ring timeouts and wrap-up expiry."""
+        if self._ticker is None:
+            self._ticker = asyncio.create_task(self._tick_forever(), name="switchboard-ticker")
+
+    async def stop(self) -> None:
+        """Stop the timer."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+            self._ticker = None
+
+    async def _tick_forever(self) -> None:
+        while True:
+            deadline = self.router.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self._monotonic())
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            try:
+                await self._perform(self.router.tick(self._monotonic()))
+            except Exception:  # a bug here must not stop every later ring timeout
+                logger.exception("routing tick failed")
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _rearm(self) -> None:
+        self._wake.set()
+
+    # --- connections ----------------------------------------------------------------------
+
+    @property
+    def cabins_online(self) -> int:
+        """How many cabins are connected."""
+        return len(self._cabins)
+
+    def is_cabin_online(self, cabin_id: str) -> bool:
+        """Whether ``cabin_id`` has a live connection."""
+        return cabin_id in self._cabins
+
+    async def cabin_connected(self, info: CabinInfo, peer: Peer) -> None:
+        """A cabin connected (or reconnected): it replaces any older connection."""
+        old = self._cabins.get(info.id)
+        if old is not None:
+            if old.grace is not None:
+                old.grace.cancel()
+            if old.peer is not peer:
+                await old.peer.close(4409, "replaced by a newer connection")
+        self._cabins[info.id] = _Member(peer=peer, info=info)
+
+    async def cabin_disconnected(self, cabin_id: str, peer: Peer) -> None:
+        """A cabin's connection closed. Its waiting call leaves the queue until it comes back."""
+        member = self._cabins.get(cabin_id)
+        if member is None or member.peer is not peer:
+            return
+        del self._cabins[cabin_id]
+        actions: list[Action] = []
+        for call in [c for c in self._calls.values() if c.cabin_id == cabin_id]:
+            view = self.router.call_of(call.call_id)
+            if view is not None and call.agent_id is None:
+                # Not a cancellation: the cabin re-presents the call with its queue time.
+                actions += self.router.cancel(call.call_id, self._monotonic())
+                self._calls.pop(call.call_id, None)
+            elif call.agent_id is not None:
+                self._schedule_loss(call.call_id, cabin_id)
+        await self._perform(actions, quiet_cancel=True)
+
+    def _schedule_loss(self, call_id: str, cabin_id: str) -> None:
+        loop = asyncio.get_running_loop()
+
+        def lost() -> None:
+            if cabin_id not in self._cabins and call_id in self._calls:
+                self._spawn(self._end(call_id, "cabin_lost"))
+
+        loop.call_later(self._grace_s, lost)
+
+    async def agent_connected(self, info: AgentInfo, peer: Peer) -> None:
+        """An agent's console connected (or reconnected): it replaces any older connection."""
+        old = self._agents.get(info.id)
+        if old is not None:
+            if old.grace is not None:
+                old.grace.cancel()
+            if old.peer is not peer:
+                await old.peer.close(4409, "replaced by a newer connection")
+        self._agents[info.id] = _Member(peer=peer, info=info)
+        skills = Skills(languages=info.languages, services=info.services)
+        await self._perform(
+            self.router.agent_online(
+                info.id, skills, self._monotonic(), site_id=info.site_id, max_calls=info.max_calls
+            )
+        )
+
+    def agent_state(self, agent_id: str) -> AgentState:
+        """The agent's routing state."""
+        view = self.router.agent_of(agent_id)
+        return AgentState.OFFLINE if view is None else view.state
+
+    async def agent_disconnected(self, agent_id: str, peer: Peer) -> None:
+        """An agent's console closed; in a call it has a grace period to come back."""
+        member = self._agents.get(agent_id)
+        if member is None or member.peer is not peer:
+            return
+        in_call = any(c.agent_id == agent_id and c.answered_at for c in self._calls.values())
+        if not in_call:
+            del self._agents[agent_id]
+            await self._perform(self.router.agent_offline(agent_id, self._monotonic()))
+            return
+        loop = asyncio.get_running_loop()
+
+        def lost() -> None:
+            current = self._agents.get(agent_id)
+            if current is member:
+                del self._agents[agent_id]
+                self._spawn(self._perform(self.router.agent_offline(agent_id, self._monotonic())))
+
+        member.grace = loop.call_later(self._grace_s, lost)
+
+    # --- cabin messages -------------------------------------------------------------------
+
+    async def from_cabin(self, cabin_id: str, message: Any) -> None:
+        """Handle one parsed message from a cabin; raises :class:`p.ProtocolError` to refuse it."""
+        member = self._cabins[cabin_id]
+        info: CabinInfo = member.info
+        if isinstance(message, p.CallRequest):
+            await self._request(info, member.peer, message)
+        elif isinstance(message, p.CallCancel):
+            call = self._own_call(message.call_id, cabin_id=cabin_id)
+            self._log(call, EventKind.CALL_CANCELLED, f"cabin:{cabin_id}", {"reason": "citizen"})
+            await self._perform(self._route(lambda now: self.router.cancel(call.call_id, now)))
+            self._calls.pop(call.call_id, None)
+        elif isinstance(message, p.CallEnd):
+            self._own_call(message.call_id, cabin_id=cabin_id)
+            await self._end(message.call_id, message.reason)
+        elif isinstance(message, p.RtcDescription | p.RtcCandidate | p.StepUpdate):
+            call = self._own_call(message.call_id, cabin_id=cabin_id, connected=True)
+            assert call.agent_id is not None
+            await self._send_agent(call.agent_id, message)
+        elif isinstance(message, p.Telemetry):
+            member.extra["telemetry"] = message.devices
+
+    async def _request(self, info: CabinInfo, peer: Peer, msg: p.CallRequest) -> None:
+        now_wall = self._wall()
+        existing = self._calls.get(msg.call_id)
+        if existing is not None and existing.cabin_id != info.id:
+            raise p.ProtocolError(
+                "not_yours", f"Call {msg.call_id} belongs to another cabin", msg.ref
+            )
+        if existing is not None and existing.agent_id is not None:
+            raise p.ProtocolError("bad_state", f"Call {msg.call_id} is already connected", msg.ref)
+        hours = info.opening_hours
+        if hours is not None and not hours.is_open(now_wall):
+            await peer.send(
+                p.ServiceClosed(call_id=msg.call_id, opens_at=hours.next_opening(now_wall))
+            )
+            return
+        # Trust a re-presented queue time only as far as it is not in the future.
+        queued_at = min(msg.queued_at or now_wall, now_wall)
+        if existing is not None:
+            queued_at = min(queued_at, existing.queued_at)
+        call = Call(
+            call_id=msg.call_id,
+            attention_id=msg.attention_id,
+            cabin_id=info.id,
+            service=msg.service,
+            language=msg.language,
+            queued_at=queued_at,
+        )
+        self._calls[msg.call_id] = call
+        self._log(
+            call,
+            EventKind.CALL_QUEUED,
+            f"cabin:{info.id}",
+            {"service": msg.service, "language": msg.language, "call_id": msg.call_id},
+            occurred_at=queued_at,
+            once=True,
+        )
+        now = self._monotonic()
+        request = RouteRequest(
+            call_id=msg.call_id,
+            cabin_id=info.id,
+            site_id=info.site_id,
+            service=msg.service,
+            language=msg.language,
+            queued_at=now - (now_wall - queued_at).total_seconds(),
+        )
+        await self._perform(self._route(lambda t: self.router.enqueue(request, t), ref=msg.ref))
+
+    # --- agent messages -------------------------------------------------------------------
+
+    async def from_agent(self, agent_id: str, message: Any) -> None:
+        """Handle one parsed message from an agent; raises :class:`p.ProtocolError` to refuse it."""
+        if isinstance(message, p.PresenceSet):
+            state = AgentState(message.state)
+            await self._perform(
+                self._route(
+                    lambda now: self.router.set_agent_state(agent_id, state, now), message.ref
+                )
+            )
+        elif isinstance(message, p.CallAccept):
+            call = self._known_call(message.call_id, message.ref)
+            await self._perform(
+                self._route(
+                    lambda now: self.router.accept(agent_id, call.call_id, now), message.ref
+                )
+            )
+        elif isinstance(message, p.CallDecline):
+            call = self._known_call(message.call_id, message.ref)
+            self._log(call, EventKind.CALL_DECLINED, f"user:{agent_id}", {"agent_id": agent_id})
+            await self._perform(
+                self._route(
+                    lambda now: self.router.decline(agent_id, call.call_id, now), message.ref
+                )
+            )
+        elif isinstance(message, p.CallEnd):
+            self._own_call(message.call_id, agent_id=agent_id)
+            await self._end(message.call_id, message.reason)
+        elif isinstance(message, p.CallTransfer):
+            await self._transfer(agent_id, message)
+        elif isinstance(message, p.WrapupDone):
+            await self._perform(
+                self._route(lambda now: self.router.finish_wrapup(agent_id, now), message.ref)
+            )
+        elif isinstance(message, p.RtcDescription | p.RtcCandidate | p.StepRequest):
+            call = self._own_call(message.call_id, agent_id=agent_id, connected=True)
+            await self._send_cabin(call.cabin_id, message)
+
+    async def _transfer(self, agent_id: str, msg: p.CallTransfer) -> None:
+        call = self._own_call(msg.call_id, agent_id=agent_id, connected=True)
+        self._log(
+            call,
+            EventKind.CALL_TRANSFERRED,
+            f"user:{agent_id}",
+            {"from_agent": agent_id, "to_agent": msg.to_agent, "service": msg.service},
+        )
+        await self._send_cabin(
+            call.cabin_id, p.CallEnded(call_id=call.call_id, reason="transferred")
+        )
+        call.agent_id = None
+        call.answered_at = None
+        if msg.service is not None:
+            call.service = msg.service
+        await self._perform(
+            self._route(
+                lambda now: self.router.transfer(
+                    call.call_id, agent_id, now, to_agent=msg.to_agent, service=msg.service
+                ),
+                msg.ref,
+            )
+        )
+
+    # --- shared ---------------------------------------------------------------------------
+
+    def _route(self, step: Callable[[float], list[Action]], ref: str | None = None) -> list[Action]:
+        try:
+            return step(self._monotonic())
+        except RoutingError as exc:
+            raise p.ProtocolError(exc.code, str(exc), ref) from exc
+
+    def _known_call(self, call_id: str, ref: str | None = None) -> Call:
+        call = self._calls.get(call_id)
+        if call is None:
+            raise p.ProtocolError(
+                "unknown_call", f"Expected a current call, but got {call_id!r}", ref
+            )
+        return call
+
+    def _own_call(
+        self,
+        call_id: str,
+        *,
+        cabin_id: str | None = None,
+        agent_id: str | None = None,
+        connected: bool = False,
+    ) -> Call:
+        call = self._known_call(call_id)
+        if cabin_id is not None and call.cabin_id != cabin_id:
+            raise p.ProtocolError("not_yours", f"Call {call_id} belongs to another cabin")
+        if agent_id is not None and call.agent_id != agent_id:
+            raise p.ProtocolError("not_yours", f"Call {call_id} is not connected to you")
+        if connected and call.answered_at is None:
+            raise p.ProtocolError(
+                "bad_state", f"Expected call {call_id} to be connected, but it is still waiting"
+            )
+        return call
+
+    async def _end(self, call_id: str, reason: str) -> None:
+        call = self._calls.get(call_id)
+        if call is None:
+            return
+        if call.answered_at is None:
+            actions = self._route(lambda now: self.router.cancel(call_id, now))
+            self._log(call, EventKind.CALL_CANCELLED, "hub", {"reason": reason})
+            await self._perform(actions)
+            self._calls.pop(call_id, None)
+            return
+        actions = self._route(lambda now: self.router.end_call(call_id, now))
+        await self._perform(actions, end_reason=reason)
+
+    async def _perform(
+        self, actions: list[Action], *, quiet_cancel: bool = False, end_reason: str | None = None
+    ) -> None:
+        for action in actions:
+            if isinstance(action, Ring):
+                await self._ring(action)
+            elif isinstance(action, RingCancelled):
+                await self._send_agent(
+                    action.agent_id,
+                    p.CallRingCancelled(call_id=action.call_id, reason=action.reason),
+                )
+                call = self._calls.get(action.call_id)
+                if call is not None and action.reason == "timeout":
+                    self._log(
+                        call, EventKind.CALL_RING_TIMEOUT, "hub", {"agent_id": action.agent_id}
+                    )
+            elif isinstance(action, QueuePosition):
+                await self._queue_update(action)
+            elif isinstance(action, Connected):
+                await self._connected(action)
+            elif isinstance(action, CallEnded):
+                await self._ended(action, end_reason or action.reason, quiet_cancel)
+            elif isinstance(action, AgentStateChanged):
+                await self._send_agent(
+                    action.agent_id, p.Presence(state=action.state.value, reason=action.reason)
+                )
+        self._rearm()
+
+    async def _ring(self, action: Ring) -> None:
+        call = self._calls.get(action.call_id)
+        member = self._agents.get(action.agent_id)
+        if call is None or member is None:
+            return
+        cabin = self._cabins.get(call.cabin_id)
+        info: CabinInfo | None = cabin.info if cabin is not None else None
+        call.offers += 1
+        await member.peer.send(
+            p.CallRing(
+                call_id=call.call_id,
+                attention_id=call.attention_id,
+                cabin=p.Party(id=call.cabin_id, name=info.name if info else call.cabin_id),
+                site=p.Party(id=info.site_id, name=info.site_name)
+                if info
+                else p.Party(id="", name=""),
+                service=call.service,
+                language=call.language,
+                waited_s=round((self._wall() - call.queued_at).total_seconds(), 1),
+                ring_timeout_s=max(0.0, action.deadline - self._monotonic()),
+            )
+        )
+        self._log(call, EventKind.CALL_OFFERED, "hub", {"agent_id": action.agent_id})
+
+    async def _queue_update(self, action: QueuePosition) -> None:
+        call = self._calls.get(action.call_id)
+        if call is None:
+            return
+        await self._send_cabin(
+            call.cabin_id,
+            p.QueueUpdate(
+                call_id=call.call_id,
+                position=action.position,
+                estimated_wait_s=round(action.estimated_wait_s, 1),
+                queued_at=call.queued_at,
+            ),
+        )
+
+    async def _connected(self, action: Connected) -> None:
+        call = self._calls.get(action.call_id)
+        if call is None:
+            return
+        call.agent_id = action.agent_id
+        call.answered_at = self._wall()
+        agent = self._agents.get(action.agent_id)
+        cabin = self._cabins.get(call.cabin_id)
+        agent_name = agent.info.name if agent else action.agent_id
+        cabin_name = cabin.info.name if cabin else call.cabin_id
+        self._log(
+            call,
+            EventKind.CALL_ANSWERED,
+            f"user:{action.agent_id}",
+            {"agent_id": action.agent_id},
+            occurred_at=call.answered_at,
+            once=True,
+        )
+        await self._send_cabin(
+            call.cabin_id,
+            p.CallConnected(
+                call_id=call.call_id,
+                attention_id=call.attention_id,
+                peer=p.Party(id=action.agent_id, name=agent_name),
+                you_offer=True,
+            ),
+        )
+        await self._send_agent(
+            action.agent_id,
+            p.CallConnected(
+                call_id=call.call_id,
+                attention_id=call.attention_id,
+                peer=p.Party(id=call.cabin_id, name=cabin_name),
+                you_offer=False,
+            ),
+        )
+
+    async def _ended(self, action: CallEnded, reason: str, quiet: bool) -> None:
+        call = self._calls.pop(action.call_id, None)
+        if call is None:
+            return
+        if quiet:
+            return
+        if call.answered_at is not None:
+            self._log(call, EventKind.CALL_ENDED, "hub", {"reason": reason}, once=True)
+        message = p.CallEnded(call_id=call.call_id, reason=reason)
+        await self._send_cabin(call.cabin_id, message)
+        if action.agent_id is not None:
+            await self._send_agent(action.agent_id, message)
+
+    async def _send_cabin(self, cabin_id: str, message: p.Message) -> None:
+        member = self._cabins.get(cabin_id)
+        if member is not None:
+            await member.peer.send(message)
+
+    async def _send_agent(self, agent_id: str, message: p.Message) -> None:
+        member = self._agents.get(agent_id)
+        if member is not None:
+            await member.peer.send(message)
+
+    def _log(
+        self,
+        call: Call,
+        kind: EventKind,
+        actor: str,
+        data: dict[str, Any],
+        *,
+        occurred_at: datetime | None = None,
+        once: bool = False,
+    ) -> None:
+        event_id = uuid.uuid5(_EVENTS_NS, f"{call.call_id}/{kind.value}") if once else uuid.uuid4()
+        try:
+            event = NewEvent(
+                event_id=str(event_id),
+                kind=kind,
+                attention_id=call.attention_id,
+                actor=actor,
+                occurred_at=occurred_at or self._wall(),
+                data={k: v for k, v in data.items() if v is not None},
+            )
+        except ValueError:
+            logger.exception("refused to log a %s event for call %s", kind.value, call.call_id)
+            return
+        self._events.record(event)
