@@ -15,7 +15,11 @@ from collections.abc import Callable, Sequence
 from cabina import __version__
 
 #: The modules that contribute subcommands, in the order ``cabina --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("hub.cli",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "cabina.demo",
+    "hub.cli",
+    "hardware.cli",
+)
 
 
 class CommandError(Exception):
@@ -29,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cabina {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    parser.set_defaults(log_level=logging.WARNING)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)
@@ -40,8 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Services (hub, kiosk, demo) ask for INFO through ``set_defaults(log_level=...)``; a
+    # technician's one-shot command shows only what went wrong above its own output.
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else args.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)

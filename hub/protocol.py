@@ -310,6 +310,14 @@ class CallEnded(Message):
     reason: Code
 
 
+class CallTransferred(Message):
+    """To the cabin: the agent handed the call on; close the media, the citizen waits again."""
+
+    type: Literal["call.transferred"] = "call.transferred"
+    call_id: Id
+    service: str
+
+
 # --- hub → agent ---------------------------------------------------------------------------
 
 

@@ -20,7 +20,8 @@ class HubSettings(BaseSettings):
     #: SQLAlchemy URL; by default a SQLite file in the data directory.
     database_url: str | None = None
     host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    #: 0 lets the system choose a free port (tests, benchmarks).
+    port: int = Field(default=8000, ge=0, le=65535)
     #: The address cabins and agents use to reach this hub (links in certificates, QR codes).
     public_url: str | None = None
     #: Signs session cookies and derives other keys. At least 32 characters.

@@ -135,12 +135,12 @@ async def _serve(
 
 def build_router(
     settings: HubSettings,
-    switchboard: Switchboard,
+    switchboard_of: Callable[[], Switchboard],
     directory: Directory,
     *,
     wall: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> APIRouter:
-    """The router with both WebSocket endpoints."""
+    """The router with both WebSocket endpoints; the switchboard exists once the app runs."""
     router = APIRouter()
 
     def welcome(role: Literal["cabin", "agent"], me: p.Party, **extra: Any) -> p.Welcome:
@@ -155,6 +155,7 @@ def build_router(
 
     @router.websocket("/ws/cabin")
     async def cabin_socket(websocket: WebSocket) -> None:
+        switchboard = switchboard_of()
         await websocket.accept()
         token = _bearer(websocket)
         cabin = await directory.cabin_for_token(token) if token else None
@@ -185,6 +186,7 @@ def build_router(
 
     @router.websocket("/ws/agent")
     async def agent_socket(websocket: WebSocket) -> None:
+        switchboard = switchboard_of()
         await websocket.accept()
         token = _bearer(websocket) or websocket.cookies.get("cabina_session")
         agent = await directory.agent_for_token(token) if token else None

@@ -32,6 +32,7 @@ from hub.routing import (
     RoutingConfig,
     RoutingError,
     Skills,
+    Transferred,
 )
 from hub.routing import CallRequest as RouteRequest
 from hub.schedule import OpeningHours
@@ -262,15 +263,17 @@ class Switchboard:
         if isinstance(message, p.CallRequest):
             await self._request(info, member.peer, message)
         elif isinstance(message, p.CallCancel):
-            call = self._own_call(message.call_id, cabin_id=cabin_id)
+            call = self._own_call(message.call_id, cabin_id=cabin_id, ref=message.ref)
             self._log(call, EventKind.CALL_CANCELLED, f"cabin:{cabin_id}", {"reason": "citizen"})
             await self._perform(self._route(lambda now: self.router.cancel(call.call_id, now)))
             self._calls.pop(call.call_id, None)
         elif isinstance(message, p.CallEnd):
-            self._own_call(message.call_id, cabin_id=cabin_id)
+            self._own_call(message.call_id, cabin_id=cabin_id, ref=message.ref)
             await self._end(message.call_id, message.reason)
         elif isinstance(message, p.RtcDescription | p.RtcCandidate | p.StepUpdate):
-            call = self._own_call(message.call_id, cabin_id=cabin_id, connected=True)
+            call = self._own_call(
+                message.call_id, cabin_id=cabin_id, connected=True, ref=message.ref
+            )
             assert call.agent_id is not None
             await self._send_agent(call.agent_id, message)
         elif isinstance(message, p.Telemetry):
@@ -350,7 +353,7 @@ class Switchboard:
                 )
             )
         elif isinstance(message, p.CallEnd):
-            self._own_call(message.call_id, agent_id=agent_id)
+            self._own_call(message.call_id, agent_id=agent_id, ref=message.ref)
             await self._end(message.call_id, message.reason)
         elif isinstance(message, p.CallTransfer):
             await self._transfer(agent_id, message)
@@ -359,24 +362,19 @@ class Switchboard:
                 self._route(lambda now: self.router.finish_wrapup(agent_id, now), message.ref)
             )
         elif isinstance(message, p.RtcDescription | p.RtcCandidate | p.StepRequest):
-            call = self._own_call(message.call_id, agent_id=agent_id, connected=True)
+            call = self._own_call(
+                message.call_id, agent_id=agent_id, connected=True, ref=message.ref
+            )
             await self._send_cabin(call.cabin_id, message)
 
     async def _transfer(self, agent_id: str, msg: p.CallTransfer) -> None:
-        call = self._own_call(msg.call_id, agent_id=agent_id, connected=True)
+        call = self._own_call(msg.call_id, agent_id=agent_id, connected=True, ref=msg.ref)
         self._log(
             call,
             EventKind.CALL_TRANSFERRED,
             f"user:{agent_id}",
             {"from_agent": agent_id, "to_agent": msg.to_agent, "service": msg.service},
         )
-        await self._send_cabin(
-            call.cabin_id, p.CallEnded(call_id=call.call_id, reason="transferred")
-        )
-        call.agent_id = None
-        call.answered_at = None
-        if msg.service is not None:
-            call.service = msg.service
         await self._perform(
             self._route(
                 lambda now: self.router.transfer(
@@ -409,15 +407,18 @@ class Switchboard:
         cabin_id: str | None = None,
         agent_id: str | None = None,
         connected: bool = False,
+        ref: str | None = None,
     ) -> Call:
-        call = self._known_call(call_id)
+        call = self._known_call(call_id, ref)
         if cabin_id is not None and call.cabin_id != cabin_id:
-            raise p.ProtocolError("not_yours", f"Call {call_id} belongs to another cabin")
+            raise p.ProtocolError("not_yours", f"Call {call_id} belongs to another cabin", ref)
         if agent_id is not None and call.agent_id != agent_id:
-            raise p.ProtocolError("not_yours", f"Call {call_id} is not connected to you")
+            raise p.ProtocolError("not_yours", f"Call {call_id} is not connected to you", ref)
         if connected and call.answered_at is None:
             raise p.ProtocolError(
-                "bad_state", f"Expected call {call_id} to be connected, but it is still waiting"
+                "bad_state",
+                f"Expected call {call_id} to be connected, but it is still waiting",
+                ref,
             )
         return call
 
@@ -456,6 +457,8 @@ class Switchboard:
                 await self._connected(action)
             elif isinstance(action, CallEnded):
                 await self._ended(action, end_reason or action.reason, quiet_cancel)
+            elif isinstance(action, Transferred):
+                await self._transferred(action)
             elif isinstance(action, AgentStateChanged):
                 await self._send_agent(
                     action.agent_id, p.Presence(state=action.state.value, reason=action.reason)
@@ -535,6 +538,20 @@ class Switchboard:
                 peer=p.Party(id=call.cabin_id, name=cabin_name),
                 you_offer=False,
             ),
+        )
+
+    async def _transferred(self, action: Transferred) -> None:
+        call = self._calls.get(action.call_id)
+        if call is None:
+            return
+        call.agent_id = None
+        call.answered_at = None
+        call.service = action.service
+        await self._send_agent(
+            action.from_agent_id, p.CallEnded(call_id=call.call_id, reason="transferred")
+        )
+        await self._send_cabin(
+            call.cabin_id, p.CallTransferred(call_id=call.call_id, service=action.service)
         )
 
     async def _ended(self, action: CallEnded, reason: str, quiet: bool) -> None:

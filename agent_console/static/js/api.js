@@ -1,0 +1,55 @@
+// The hub's HTTP API, as the console uses it. Every call sends the session cookie.
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail || `HTTP ${status}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+async function request(method, path, { json, body, headers = {} } = {}) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers['Content-Type'] = 'application/json';
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    throw new ApiError(0, error.message);
+  }
+  if (response.status === 204) return null;
+  const type = response.headers.get('content-type') ?? '';
+  const data = type.includes('application/json') ? await response.json() : await response.text();
+  if (!response.ok) {
+    let detail = typeof data === 'string' ? data : data?.detail;
+    if (Array.isArray(detail)) detail = detail.map((item) => item.msg).join('; ');
+    throw new ApiError(response.status, detail);
+  }
+  return data;
+}
+
+export const api = {
+  login: (username, password) => request('POST', '/api/auth/login', { json: { username, password } }),
+  logout: () => request('POST', '/api/auth/logout'),
+  me: () => request('GET', '/api/me'),
+  catalog: () => request('GET', '/api/catalog'),
+  closeAttention: (attentionId, closing) =>
+    request('POST', `/api/attentions/${encodeURIComponent(attentionId)}/close`, { json: closing }),
+  uploadDocument: (callId, purpose, file) =>
+    request('POST', `/api/calls/${encodeURIComponent(callId)}/documents?purpose=${purpose}`, {
+      body: file,
+      headers: { 'Content-Type': file.type || 'application/pdf' },
+    }),
+  documentUrl: (documentId) => `/api/documents/${encodeURIComponent(documentId)}`,
+  recordIdentity: (callId, identity) =>
+    request('POST', `/api/calls/${encodeURIComponent(callId)}/identity`, { json: identity }),
+  citizen: (callId) => request('GET', `/api/calls/${encodeURIComponent(callId)}/citizen`),
+  overview: () => request('GET', '/api/supervisor/overview'),
+  exportUrl: (from, to) =>
+    `/api/attentions.csv?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+};

@@ -1,0 +1,103 @@
+// The documents of the current call (scans, signed PDFs, what the agent sent), and a viewer.
+// Documents are fetched as blobs so that nothing personal stays in the browser's cache.
+import { api } from '../api.js';
+import { h, mount } from '../dom.js';
+import { t } from '../i18n.js';
+
+class CabDocuments extends HTMLElement {
+  constructor() {
+    super();
+    this.docs = [];
+    this.urls = new Map();
+    this.current = null;
+  }
+
+  connectedCallback() {
+    this.classList.add('documents', 'panel');
+    this.render();
+  }
+
+  reset() {
+    for (const url of this.urls.values()) URL.revokeObjectURL(url.href);
+    this.urls.clear();
+    this.docs = [];
+    this.current = null;
+    this.render();
+  }
+
+  /** Add a document of the call; scans and signed PDFs open at once. */
+  add(doc) {
+    if (this.docs.some((known) => known.document_id === doc.document_id)) return;
+    this.docs.push({ ...doc, added: Date.now() });
+    this.render();
+    if (doc.kind === 'scan' || doc.kind === 'signed') this.open(doc.document_id);
+  }
+
+  async open(documentId) {
+    this.current = documentId;
+    this.render();
+    const viewer = this.querySelector('.viewer');
+    try {
+      let entry = this.urls.get(documentId);
+      if (!entry) {
+        const response = await fetch(api.documentUrl(documentId), { credentials: 'same-origin', cache: 'no-store' });
+        if (!response.ok) throw new Error(response.status === 404 ? t('documents.gone') : `HTTP ${response.status}`);
+        const blob = await response.blob();
+        entry = { href: URL.createObjectURL(blob), type: blob.type, size: blob.size };
+        this.urls.set(documentId, entry);
+      }
+      if (this.current !== documentId) return;
+      const doc = this.docs.find((item) => item.document_id === documentId);
+      const view = entry.type.startsWith('image/')
+        ? h('img', { src: entry.href, alt: t(`documents.kind.${doc?.kind ?? 'scan'}`), class: 'doc-image' })
+        : h('iframe', { src: entry.href, title: t(`documents.kind.${doc?.kind ?? 'scan'}`), class: 'doc-pdf' });
+      mount(
+        viewer,
+        view,
+        h(
+          'p',
+          { class: 'doc-meta muted' },
+          `${entry.type} · ${Math.max(1, Math.round(entry.size / 1024))} KB · `,
+          h('a', { href: entry.href, download: `${documentId}${entry.type === 'application/pdf' ? '.pdf' : '.jpg'}` }, t('documents.download')),
+        ),
+      );
+      viewer.dataset.type = entry.type;
+      viewer.dataset.documentId = documentId;
+    } catch (error) {
+      mount(viewer, h('p', { class: 'form-error' }, t('documents.failed', { reason: error.message })));
+    }
+  }
+
+  render() {
+    mount(
+      this,
+      h('h3', {}, t('documents.title')),
+      this.docs.length
+        ? h(
+            'ul',
+            { class: 'doc-list' },
+            this.docs.map((doc) =>
+              h(
+                'li',
+                {},
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: ['link', doc.document_id === this.current ? 'current' : ''],
+                    dataset: { documentId: doc.document_id, kind: doc.kind },
+                    onclick: () => this.open(doc.document_id),
+                  },
+                  t(`documents.kind.${doc.kind}`),
+                  doc.name ? ` · ${doc.name}` : '',
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, t('documents.none')),
+      h('div', { class: 'viewer', dataset: {} }),
+    );
+  }
+}
+
+customElements.define('cab-documents', CabDocuments);

@@ -1,0 +1,219 @@
+// The supervisor's board: cabins, queues, agents and today's figures, live; and the CSV export.
+import { api } from '../api.js';
+import { barChart, stackedStrip } from '../charts.js';
+import { clock, h, mount } from '../dom.js';
+import { i18n, t } from '../i18n.js';
+
+const REFRESH_MS = 5000;
+const AGENT_STATES = ['available', 'ringing', 'in_call', 'wrap_up', 'away', 'offline'];
+
+function isoDate(date) {
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 10);
+}
+
+class CabSupervisor extends HTMLElement {
+  constructor() {
+    super();
+    this.data = null;
+    this.error = null;
+    this.timer = null;
+    this.catalog = { services: [] };
+  }
+
+  connectedCallback() {
+    this.classList.add('supervisor');
+    this.onLanguage = () => {
+      this.exporterEl = null;
+      this.render();
+    };
+    this.onVisibility = () => document.hidden || this.load();
+    i18n.addEventListener('change', this.onLanguage);
+    document.addEventListener('visibilitychange', this.onVisibility);
+    this.render();
+    this.load();
+    this.timer = setInterval(() => document.hidden || this.load(), REFRESH_MS);
+  }
+
+  disconnectedCallback() {
+    clearInterval(this.timer);
+    i18n.removeEventListener('change', this.onLanguage);
+    document.removeEventListener('visibilitychange', this.onVisibility);
+  }
+
+  async load() {
+    try {
+      this.data = await api.overview();
+      this.error = null;
+    } catch (error) {
+      this.error = error.status === 403 ? t('supervisor.forbidden') : t('supervisor.failed');
+    }
+    this.render();
+  }
+
+  serviceName(code) {
+    const item = this.catalog.services.find((entry) => entry.code === code);
+    return item ? i18n.pick(item.names, code) : code;
+  }
+
+  figure(key, value, extra = null) {
+    return h('div', { class: 'figure', dataset: { figure: key } }, h('span', { class: 'figure-value' }, value), h('span', { class: 'figure-label' }, t(`figures.${key}`)), extra);
+  }
+
+  today(today) {
+    const minutes = (seconds) => (seconds === null || seconds === undefined ? '—' : clock(seconds));
+    const satisfaction = today.satisfaction?.count
+      ? `${i18n.number(today.satisfaction.average, { maximumFractionDigits: 1 })} / 5`
+      : '—';
+    const hours = (today.by_hour ?? []).map((slot) => ({
+      label: String(slot.hour),
+      value: slot.attentions,
+      title: t('figures.hour_title', { hour: slot.hour, count: slot.attentions }),
+    }));
+    return h(
+      'section',
+      { class: 'panel today' },
+      h('h2', {}, t('supervisor.today')),
+      h(
+        'div',
+        { class: 'figures' },
+        this.figure('attentions', i18n.number(today.attentions)),
+        this.figure('answered', i18n.number(today.answered)),
+        this.figure('average_wait', minutes(today.average_wait_s)),
+        this.figure('p90_wait', minutes(today.p90_wait_s)),
+        this.figure('abandoned', i18n.number(today.abandoned)),
+        this.figure('satisfaction', satisfaction, today.satisfaction?.count ? h('span', { class: 'muted small' }, t('figures.answers', { count: today.satisfaction.count })) : null),
+      ),
+      hours.length ? h('figure', { class: 'hourly' }, barChart(hours, { width: 480, height: 110 }), h('figcaption', { class: 'muted small' }, t('figures.by_hour'))) : null,
+    );
+  }
+
+  queues(queues) {
+    return h(
+      'section',
+      { class: 'panel queues' },
+      h('h2', {}, t('supervisor.queues')),
+      queues.length
+        ? h(
+            'table',
+            {},
+            h('thead', {}, h('tr', {}, ['queue.service', 'queue.language', 'queue.waiting', 'queue.ringing', 'queue.staffed', 'queue.longest'].map((key) => h('th', {}, t(key))))),
+            h(
+              'tbody',
+              {},
+              queues.map((queue) =>
+                h(
+                  'tr',
+                  { class: queue.waiting && !queue.staffed ? 'alert' : '', dataset: { service: queue.service, language: queue.language } },
+                  h('td', {}, this.serviceName(queue.service)),
+                  h('td', {}, queue.language.toUpperCase()),
+                  h('td', { class: 'num queue-waiting' }, queue.waiting),
+                  h('td', { class: 'num' }, queue.ringing),
+                  h('td', { class: 'num' }, queue.staffed),
+                  h('td', { class: 'num' }, queue.waiting ? clock(queue.longest_wait_s) : '—'),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, t('supervisor.no_queues')),
+    );
+  }
+
+  agents(agents) {
+    const counts = AGENT_STATES.map((state) => ({
+      key: state,
+      value: agents.filter((agent) => agent.state === state).length,
+    })).map((part) => ({ ...part, title: `${t(`presence.${part.key}`)}: ${part.value}` }));
+    return h(
+      'section',
+      { class: 'panel agents' },
+      h('h2', {}, t('supervisor.agents')),
+      stackedStrip(counts),
+      h('p', { class: 'legend small' }, counts.filter((part) => part.value).map((part) => h('span', { class: ['legend-item', `part-${part.key}`] }, h('span', { class: 'swatch' }), part.title))),
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, ['agent.name', 'agent.state', 'agent.since', 'agent.calls_today'].map((key) => h('th', {}, t(key))))),
+        h(
+          'tbody',
+          {},
+          agents.map((agent) =>
+            h(
+              'tr',
+              { dataset: { agentId: agent.id, state: agent.state } },
+              h('td', {}, agent.name),
+              h('td', {}, h('span', { class: ['presence', `presence-${agent.state}`] }, h('span', { class: 'dot' }), t(`presence.${agent.state}`))),
+              h('td', { class: 'num' }, agent.state === 'offline' ? '—' : clock(agent.seconds_in_state)),
+              h('td', { class: 'num' }, agent.calls_today),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  cabins(cabins) {
+    return h(
+      'section',
+      { class: 'panel cabins' },
+      h('h2', {}, t('supervisor.cabins')),
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, ['cabin.name', 'cabin.site', 'cabin.activity', 'cabin.devices', 'cabin.heartbeat'].map((key) => h('th', {}, t(key))))),
+        h(
+          'tbody',
+          {},
+          cabins.map((cabin) =>
+            h(
+              'tr',
+              { class: cabin.faults.length ? 'alert' : '', dataset: { cabinId: cabin.id, activity: cabin.activity } },
+              h('td', {}, cabin.name),
+              h('td', {}, cabin.site?.name ?? ''),
+              h('td', {}, h('span', { class: ['activity', `activity-${cabin.activity}`] }, t(`cabin.activity.${cabin.activity}`))),
+              h(
+                'td',
+                { class: 'faults' },
+                cabin.faults.length
+                  ? cabin.faults.map((fault) => h('span', { class: 'tag tag-fault' }, `${t(`device.${fault.device}`)}: ${t(`device.error.${fault.error ?? fault.state}`)}`))
+                  : cabin.online ? t('cabin.devices_ok') : '—',
+              ),
+              h('td', {}, cabin.last_heartbeat ? i18n.dateTime(cabin.last_heartbeat, { timeStyle: 'medium' }) : '—'),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  exporter() {
+    const today = isoDate(new Date());
+    const from = h('input', { type: 'date', name: 'from', value: today, required: true });
+    const to = h('input', { type: 'date', name: 'to', value: today, required: true });
+    const link = h('a', { class: 'button', href: api.exportUrl(today, today), download: `attentions-${today}.csv` }, t('export.download'));
+    const refresh = () => {
+      link.href = api.exportUrl(from.value, to.value);
+      link.download = `attentions-${from.value}-${to.value}.csv`;
+    };
+    from.addEventListener('change', refresh);
+    to.addEventListener('change', refresh);
+    return h('section', { class: 'panel export' }, h('h2', {}, t('export.title')), h('div', { class: 'row' }, h('label', {}, t('export.from'), from), h('label', {}, t('export.to'), to), link), h('p', { class: 'muted small' }, t('export.hint')));
+  }
+
+  render() {
+    const data = this.data;
+    this.exporterEl ??= this.exporter();
+    const exporter = this.exporterEl;
+    mount(
+      this,
+      h('div', { class: 'board-head' }, h('h1', {}, t('supervisor.title')), data ? h('span', { class: 'muted small updated' }, t('supervisor.updated', { time: i18n.dateTime(data.generated_at, { timeStyle: 'medium' }) })) : null),
+      this.error ? h('p', { class: 'form-error', role: 'alert' }, this.error) : null,
+      data ? this.today(data.today) : h('p', { class: 'muted' }, t('app.loading')),
+      data ? h('div', { class: 'board-grid' }, this.queues(data.queues), this.agents(data.agents)) : null,
+      data ? this.cabins(data.cabins) : null,
+      exporter,
+    );
+  }
+}
+
+customElements.define('cab-supervisor', CabSupervisor);

@@ -1,0 +1,90 @@
+// The console's entry point: sign-in, then the agent's desk and the supervisor's board.
+import { api } from './api.js';
+import { h, mount } from './dom.js';
+import { i18n, t } from './i18n.js';
+import './components/desk.js';
+import './components/notices.js';
+import './components/signin.js';
+import './components/supervisor.js';
+import './components/topbar.js';
+
+const AGENT_ROLES = new Set(['agent', 'supervisor']);
+const SUPERVISOR_ROLES = new Set(['supervisor', 'admin']);
+const EMPTY_CATALOG = { services: [], topics: [], outcomes: [] };
+
+class ConsoleApp {
+  constructor(root) {
+    this.root = root;
+    this.me = null;
+    this.desk = null;
+    this.board = null;
+    window.addEventListener('hashchange', () => this.route());
+  }
+
+  async boot() {
+    await i18n.load(i18n.preferred());
+    try {
+      this.enter(await api.me());
+    } catch (error) {
+      this.showSignin(error.status === 401 ? null : t('error.network'));
+    }
+  }
+
+  showSignin(message = null) {
+    this.me = null;
+    this.desk = null;
+    this.board = null;
+    const signin = h('cab-signin');
+    signin.addEventListener('signedin', (event) => this.enter(event.detail));
+    mount(this.root, message ? h('p', { class: 'notice notice-warning banner' }, message) : null, signin);
+  }
+
+  async enter(me) {
+    this.me = me;
+    const catalog = await api.catalog().catch(() => EMPTY_CATALOG);
+    this.topbar = h('cab-topbar');
+    this.notices = h('cab-notices');
+    this.page = h('main', { class: 'page' });
+    mount(this.root, this.topbar, this.notices, this.page);
+    this.topbar.update({ me });
+    this.topbar.addEventListener('signout', () => this.signOut());
+    this.catalog = catalog;
+    if (AGENT_ROLES.has(me.role)) {
+      this.desk = h('cab-desk');
+      this.page.append(this.desk);
+      this.desk.addEventListener('signedout', () => this.showSignin(t('signin.expired')));
+      this.desk.start({ topbar: this.topbar, notices: this.notices, catalog });
+    }
+    this.route();
+  }
+
+  route() {
+    if (!this.me) return;
+    const canSupervise = SUPERVISOR_ROLES.has(this.me.role);
+    const wantsBoard = location.hash === '#/supervisor' || !this.desk;
+    const page = wantsBoard && canSupervise ? 'supervisor' : this.desk ? 'desk' : 'none';
+    this.topbar.update({ page });
+    if (this.desk) this.desk.hidden = page !== 'desk';
+    if (page === 'supervisor' && !this.board) {
+      this.board = h('cab-supervisor');
+      this.board.catalog = this.catalog;
+      this.page.append(this.board);
+    } else if (page !== 'supervisor' && this.board) {
+      this.board.remove();
+      this.board = null;
+    }
+    this.page.querySelector('.no-access')?.remove();
+    if (page === 'none') this.page.append(h('p', { class: 'no-access panel' }, t('app.no_access')));
+  }
+
+  async signOut() {
+    this.desk?.stop();
+    await api.logout().catch(() => {});
+    history.replaceState(null, '', '#/');
+    this.showSignin();
+  }
+}
+
+const app = new ConsoleApp(document.getElementById('app'));
+window.cabinaConsole = app;
+app.boot();

@@ -1,0 +1,395 @@
+"""The ``sane`` scanner: any scanner libsane drives (USB, network), through python-sane.
+
+Scans run in the caller's thread (the kiosk calls them with ``asyncio.to_thread``); one at a
+time per scanner. :meth:`SaneScanner.close` during a scan only marks the scanner closed: the
+scanning thread stops at the next line (at the next page of a feeder batch), cancels, closes
+the handle and raises ``DeviceMissing``. Cancelling or closing a SANE handle from another
+thread while ``sane_read`` runs on it can crash the process. See
+:mod:`hardware.scanner.sane_library` for when libsane is initialised and why
+``SANE_CONFIG_DIR`` must be set before.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from hardware.errors import (
+    ConfigurationError,
+    DeviceBusy,
+    DeviceIOError,
+    DeviceMissing,
+    HardwareError,
+    NoDocument,
+)
+from hardware.health import DeviceHealth
+from hardware.scanner import postprocess, sane_library
+from hardware.scanner.base import (
+    Image,
+    ScanMode,
+    ScannerStatus,
+    ScanOptions,
+    ScanResult,
+    ScanSource,
+    health_from_error,
+)
+
+logger = logging.getLogger(__name__)
+
+BACKEND = "sane"
+
+# What backends call each mode and source (compared case-insensitively).
+_MODE_NAMES: dict[ScanMode, tuple[str, ...]] = {
+    ScanMode.COLOR: ("color", "colour", "24bit color", "rgb"),
+    ScanMode.GRAY: ("gray", "grey", "true gray", "8bit gray", "grayscale"),
+    ScanMode.LINEART: ("lineart", "binary", "black & white", "monochrome"),
+}
+_SOURCE_NAMES: dict[ScanSource, tuple[str, ...]] = {
+    ScanSource.FLATBED: ("flatbed", "normal", "platen", "document table"),
+    ScanSource.ADF: ("automatic document feeder", "adf", "adf front", "document feeder"),
+}
+
+
+def _pick(offered: list[str], wanted: tuple[str, ...]) -> str | None:
+    by_name = {name.lower(): name for name in offered}
+    return next((by_name[name] for name in wanted if name in by_name), None)
+
+
+class SaneScanner:
+    """A scanner opened through libsane."""
+
+    def __init__(
+        self,
+        device: str | None = None,
+        *,
+        backend: str = BACKEND,
+        options: Mapping[str, Any] | None = None,
+        jpeg_quality: int = postprocess.DEFAULT_JPEG_QUALITY,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self._backend = backend
+        self._jpeg_quality = jpeg_quality
+        self._on_close = on_close
+        self._lock = threading.Lock()
+        self._busy = False
+        self._closed = False
+        self._pages = 0
+        self._faults = 0
+        self._cancelled = False
+        self._sane = sane_library.acquire()
+        self._error: Any = self._sane._sane.error
+        self._dev: Any = None
+        try:
+            name, self._model = self._find(device)
+            try:
+                self._dev = self._sane.open(name)
+            except self._error as exc:
+                raise sane_library.translate(exc, opening=True) from exc
+            for option, value in (options or {}).items():
+                self._set(option, value)
+        except BaseException:
+            if self._dev is not None:
+                self._dev.close()
+            sane_library.release()
+            raise
+        self._name = name
+        logger.info("scanner %s open (%s)", name, self._model)
+
+    def _find(self, device: str | None) -> tuple[str, str]:
+        if device is not None:
+            return device, device
+        try:
+            found = self._sane.get_devices()
+        except self._error as exc:
+            raise sane_library.translate(exc) from exc
+        if not found:
+            raise DeviceMissing(
+                "Expected a scanner SANE can see, but it found none", device="scanner"
+            )
+        name, vendor, model, _ = found[0]
+        return str(name), f"{vendor} {model}"
+
+    def _set(self, option: str, value: Any) -> None:
+        name = option.replace("-", "_")
+        if name not in self._dev.opt:
+            raise ConfigurationError(
+                f"Expected an option of scanner {self._model}, but got {option!r}", device="scanner"
+            )
+        try:
+            setattr(self._dev, name, value)
+        except (AttributeError, TypeError) as exc:
+            # python-sane: inactive or read-only option, or a value of the wrong type.
+            raise ConfigurationError(
+                f"Expected a value option {option!r} accepts, but got {value!r} ({exc})",
+                device="scanner",
+            ) from exc
+        except self._error as exc:
+            if str(exc) == "Invalid argument":
+                raise ConfigurationError(
+                    f"Expected a value option {option!r} accepts, but got {value!r}",
+                    device="scanner",
+                ) from exc
+            raise sane_library.translate(exc) from exc
+
+    def set_option(self, option: str, value: Any) -> None:
+        """Set a device-specific SANE option (a vendor setting, or a fault on the test device)."""
+        with self._lock:
+            self._check_usable()
+            self._set(option, value)
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise DeviceMissing("The scanner is closed", device="scanner")
+        if self._busy:
+            raise DeviceBusy(
+                "Expected an idle scanner, but a scan is in progress", device="scanner"
+            )
+
+    @contextmanager
+    def _session(self) -> Iterator[None]:
+        with self._lock:
+            self._check_usable()
+            self._busy = True
+        try:
+            yield
+        except HardwareError:
+            with self._lock:
+                self._faults += 1
+            raise
+        finally:
+            with self._lock:
+                self._busy = False
+                closed_meanwhile = self._closed
+            if closed_meanwhile:
+                self._dispose()
+                raise DeviceMissing("The scanner was closed during the scan", device="scanner")
+
+    def _check_not_closing(self) -> None:
+        with self._lock:
+            if self._closed:
+                raise DeviceMissing("The scanner was closed during the scan", device="scanner")
+
+    def _cancel_if_closing(self, line: int, lines: int) -> None:
+        # python-sane calls this after each line, in the scanning thread, so the scan is
+        # cancelled from the thread that reads (raising here would crash python-sane 2.9).
+        if self._closed and not self._cancelled:
+            self._cancelled = True
+            self._dev.cancel()
+
+    def _configure(self, options: ScanOptions) -> ScanMode:
+        """Set source, mode, resolution and area; returns the mode to produce in software."""
+        opt = self._dev.opt
+        if "source" in opt and isinstance(opt["source"].constraint, list):
+            source = _pick(opt["source"].constraint, _SOURCE_NAMES[options.source])
+            if source is None:
+                raise ConfigurationError(
+                    f"Expected scanner {self._model} to offer the {options.source.value} source, "
+                    f"but it offers {', '.join(opt['source'].constraint)}",
+                    device="scanner",
+                )
+            self._set("source", source)
+        elif options.source is ScanSource.ADF:
+            raise ConfigurationError(
+                f"Expected a document feeder on scanner {self._model}, but it has none",
+                device="scanner",
+            )
+        modes = opt["mode"].constraint if "mode" in opt else None
+        if isinstance(modes, list):
+            mode = _pick(modes, _MODE_NAMES[options.mode])
+            # No line art on the device: scan grey and threshold it here.
+            if mode is None and options.mode is ScanMode.LINEART:
+                mode = _pick(modes, _MODE_NAMES[ScanMode.GRAY])
+            if mode is None:
+                raise ConfigurationError(
+                    f"Expected scanner {self._model} to offer {options.mode.value} mode, "
+                    f"but it offers {', '.join(modes)}",
+                    device="scanner",
+                )
+            self._set("mode", mode)
+        if "resolution" in self._dev.opt:
+            self._set("resolution", self._nearest_resolution(options.resolution))
+        self._set_area(options.width_mm, options.height_mm)
+        return options.mode
+
+    def _nearest_resolution(self, wanted: int) -> int | float:
+        option = self._dev.opt["resolution"]
+        constraint = option.constraint
+        if isinstance(constraint, list) and constraint:
+            return min(constraint, key=lambda dpi: abs(dpi - wanted))  # type: ignore[no-any-return]
+        if isinstance(constraint, tuple):
+            low, high, _ = constraint
+            return min(max(wanted, low), high)  # type: ignore[no-any-return]
+        return wanted
+
+    def _set_area(self, width_mm: float, height_mm: float) -> None:
+        opt = self._dev.opt
+        for name, value in (("tl_x", 0.0), ("tl_y", 0.0), ("br_x", width_mm), ("br_y", height_mm)):
+            if name not in opt:
+                continue
+            constraint = opt[name].constraint
+            if isinstance(constraint, tuple):
+                value = min(max(value, constraint[0]), constraint[1])
+            fixed = opt[name].type == self._sane._sane.TYPE_FIXED
+            self._set(name, float(value) if fixed else round(value))
+
+    def _dpi(self, wanted: int) -> float:
+        try:
+            return float(self._dev.resolution)
+        except AttributeError:
+            return float(wanted)
+
+    @staticmethod
+    def _as_image(array: Any) -> Image:
+        pixels = np.asarray(array, dtype=np.uint8)
+        if pixels.ndim == 3 and pixels.shape[2] == 1:
+            return pixels[:, :, 0]
+        if pixels.ndim == 3:
+            return np.ascontiguousarray(pixels[:, :, ::-1])  # SANE sends RGB; we keep BGR
+        return pixels
+
+    def _read_page(self) -> Image:
+        try:
+            self._dev.start()
+        except self._error as exc:
+            raise sane_library.translate(exc) from exc
+        try:
+            _, _, (_, lines), _, _ = self._dev.get_parameters()
+            self._check_not_closing()
+            self._cancelled = False
+            array = self._dev.arr_snap(progress=self._cancel_if_closing)
+        except self._error as exc:
+            raise sane_library.translate(exc) from exc
+        except RuntimeError as exc:  # python-sane: "Scanner returned no data"
+            raise DeviceIOError(f"The scanner sent no image: {exc}", device="scanner") from exc
+        finally:
+            # Ends the backend's reading (its reader thread, for some) in every case:
+            # libsane must not exit while a reader still runs.
+            self._dev.cancel()
+        if lines > 0 and array.shape[0] < lines:
+            raise DeviceIOError(
+                f"Expected {lines} lines from the scanner, but got {array.shape[0]}",
+                device="scanner",
+            )
+        return self._as_image(array)
+
+    def scan(self, options: ScanOptions) -> ScanResult:
+        """Scan one page from the chosen source."""
+        with self._session():
+            mode = self._configure(options)
+            dpi = self._dpi(options.resolution)
+            self._check_not_closing()
+            image = self._read_page()
+            with self._lock:
+                self._pages += 1
+        return self._process(image, mode, dpi)
+
+    def scan_batch(self, options: ScanOptions) -> list[ScanResult]:
+        """Every page in the feeder (ADF), or the one page on the glass."""
+        if options.source is ScanSource.FLATBED:
+            return [self.scan(options)]
+        images: list[Image] = []
+        with self._session():
+            mode = self._configure(options)
+            dpi = self._dpi(options.resolution)
+            pages = self._dev.multi_scan()
+            try:
+                while True:
+                    self._check_not_closing()
+                    try:
+                        picture = next(pages)
+                    except StopIteration:
+                        break
+                    except self._error as exc:
+                        raise sane_library.translate(exc) from exc
+                    images.append(self._as_image(np.asarray(picture)))
+            finally:
+                self._dev.cancel()
+            if not images:
+                raise NoDocument("The document feeder is empty", device="scanner")
+            with self._lock:
+                self._pages += len(images)
+        return [self._process(image, mode, dpi) for image in images]
+
+    def _process(self, image: Image, mode: ScanMode, dpi: float) -> ScanResult:
+        # The glass is the page: no edge finding, so an A4 scan stays exactly A4.
+        return postprocess.process(
+            image, mode=mode, dpi=dpi, find_edges=False, jpeg_quality=self._jpeg_quality
+        )
+
+    def status(self) -> ScannerStatus:
+        """Sources, modes and resolutions the device offers, and whether it is scanning."""
+        with self._lock:
+            if self._closed:
+                raise DeviceMissing("The scanner is closed", device="scanner")
+            opt = self._dev.opt
+            offered_sources = opt["source"].constraint if "source" in opt else ["flatbed"]
+            offered_modes = opt["mode"].constraint if "mode" in opt else []
+            sources = tuple(
+                s for s in ScanSource if _pick(list(offered_sources), _SOURCE_NAMES[s]) is not None
+            )
+            modes = tuple(m for m in ScanMode if _pick(list(offered_modes), _MODE_NAMES[m]))
+            if ScanMode.GRAY in modes and ScanMode.LINEART not in modes:
+                modes += (ScanMode.LINEART,)  # thresholded in software
+            resolutions = self._resolution_range()
+            return ScannerStatus(
+                backend=self._backend,
+                model=self._model,
+                busy=self._busy,
+                sources=sources,
+                modes=modes,
+                resolutions=resolutions,
+                counters={"pages": self._pages, "faults": self._faults},
+            )
+
+    def _resolution_range(self) -> tuple[int, int]:
+        if "resolution" not in self._dev.opt:
+            return (0, 0)
+        constraint = self._dev.opt["resolution"].constraint
+        if isinstance(constraint, list) and constraint:
+            return (round(min(constraint)), round(max(constraint)))
+        if isinstance(constraint, tuple):
+            return (round(constraint[0]), round(constraint[1]))
+        return (0, 0)
+
+    def self_test(self) -> DeviceHealth:
+        """Ask the device for its scan parameters; never raises."""
+        with self._lock:
+            counters = {"pages": self._pages, "faults": self._faults}
+            if self._closed:
+                closed = DeviceMissing("The scanner is closed", device="scanner")
+                return health_from_error(self._backend, closed, **counters)
+            if self._busy:
+                return health_from_error(self._backend, None, **counters)
+            try:
+                self._dev.get_parameters()
+            except self._error as exc:
+                return health_from_error(self._backend, sane_library.translate(exc), **counters)
+        return health_from_error(self._backend, None, **counters)
+
+    def close(self) -> None:
+        """Close the device; a scan in progress is cancelled and fails with DeviceMissing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._busy:
+                # The scanning thread sees the flag at the next line it reads, cancels the
+                # scan and closes the handle itself: libsane backends are not safe against
+                # sane_cancel or sane_close from another thread while sane_read runs.
+                return
+        self._dispose()
+
+    def _dispose(self) -> None:
+        try:
+            self._dev.cancel()
+            self._dev.close()
+        finally:
+            sane_library.release()
+            logger.info("scanner %s closed", self._name)
+            if self._on_close is not None:
+                self._on_close()

@@ -1,0 +1,191 @@
+"""Sites: the places cabins stand, with their timezone, opening hours and call cap."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.deps import AdminUser, ClockDep, CurrentUser, DatabaseDep, SessionDep
+from hub.models import Attention, Cabin, Site, User
+from hub.schedule import OpeningHours
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/sites", tags=["sites"])
+
+SiteName = Annotated[str, Field(min_length=1, max_length=200)]
+Address = Annotated[str, Field(min_length=1, max_length=400)]
+MaxCalls = Annotated[int, Field(ge=1, le=10_000)]
+#: Checked by :meth:`hub.schedule.OpeningHours.parse`, which names what is wrong.
+OpeningHoursJson = Annotated[
+    dict[str, Any],
+    Field(examples=[{"mon": ["09:00-14:00", "16:00-19:00"], "holidays": ["2026-12-25"]}]),
+]
+
+
+def check_timezone(value: str) -> str:
+    """Refuse a timezone name the system does not know."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"Expected an IANA timezone such as 'Europe/Madrid', but got {value!r}"
+        ) from None
+    return value
+
+
+def check_opening_hours(hours: dict[str, Any], timezone: str) -> dict[str, Any]:
+    """Refuse opening hours that :class:`hub.schedule.OpeningHours` cannot read."""
+    OpeningHours.parse(hours, timezone)
+    return hours
+
+
+class SiteOut(BaseModel):
+    """A site as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    address: str
+    timezone: str
+    opening_hours: dict[str, Any]
+    max_concurrent_calls: int | None
+    created_at: datetime
+
+
+class SiteCreate(BaseModel):
+    """A new site."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: SiteName
+    address: Address
+    timezone: str = "Europe/Madrid"
+    opening_hours: OpeningHoursJson = Field(default_factory=dict)
+    max_concurrent_calls: MaxCalls | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        timezone = info.data.get("timezone")
+        return check_opening_hours(value, timezone) if timezone else value
+
+
+class SiteUpdate(BaseModel):
+    """Changes to a site; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: SiteName | None = None
+    address: Address | None = None
+    timezone: str | None = None
+    opening_hours: OpeningHoursJson | None = None
+    max_concurrent_calls: MaxCalls | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+
+def _get(session: Session, site_id: int) -> Site:
+    site = session.get(Site, site_id)
+    if site is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No site {site_id}")
+    return site
+
+
+def _name_taken(name: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_409_CONFLICT, detail=f"Expected a new site name, but {name!r} exists"
+    )
+
+
+@router.get("")
+def list_sites(session: SessionDep, _user: CurrentUser) -> list[SiteOut]:
+    """Every site."""
+    return [
+        SiteOut.model_validate(site) for site in session.scalars(select(Site).order_by(Site.name))
+    ]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def add_site(body: SiteCreate, database: DatabaseDep, admin: AdminUser, clock: ClockDep) -> SiteOut:
+    """Create a site."""
+    site = Site(**body.model_dump(), created_at=clock())
+    try:
+        with database.write_transaction() as session:
+            session.add(site)
+    except IntegrityError as exc:
+        raise _name_taken(body.name) from exc
+    logger.info("site %d created by user %d", site.id, admin.id)
+    return SiteOut.model_validate(site)
+
+
+@router.get("/{site_id}")
+def get_site(site_id: int, session: SessionDep, _user: CurrentUser) -> SiteOut:
+    """One site."""
+    return SiteOut.model_validate(_get(session, site_id))
+
+
+@router.patch("/{site_id}")
+def update_site(site_id: int, body: SiteUpdate, database: DatabaseDep, admin: AdminUser) -> SiteOut:
+    """Change a site."""
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("name", "address", "timezone", "opening_hours"):
+        if field in changes and changes[field] is None:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "missing",
+                        "loc": ("body", field),
+                        "msg": f"Expected a value for {field}",
+                    }
+                ]
+            )
+    try:
+        with database.write_transaction() as session:
+            site = _get(session, site_id)
+            hours = changes.get("opening_hours", site.opening_hours)
+            try:
+                check_opening_hours(hours, changes.get("timezone", site.timezone))
+            except ValueError as exc:
+                raise RequestValidationError(
+                    [{"type": "value_error", "loc": ("body", "opening_hours"), "msg": str(exc)}]
+                ) from exc
+            for field, value in changes.items():
+                setattr(site, field, value)
+    except IntegrityError as exc:
+        raise _name_taken(str(changes.get("name"))) from exc
+    logger.info("site %d changed by user %d: %s", site.id, admin.id, sorted(changes))
+    return SiteOut.model_validate(site)
+
+
+@router.delete("/{site_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_site(site_id: int, database: DatabaseDep, admin: AdminUser) -> None:
+    """Delete a site that nothing refers to yet."""
+    with database.write_transaction() as session:
+        site = _get(session, site_id)
+        for model, what in ((Cabin, "cabins"), (User, "users"), (Attention, "attentions")):
+            if session.scalar(select(exists().where(model.site_id == site_id))):
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT,
+                    detail=f"Expected a site without {what}, but site {site_id} has some",
+                )
+        session.delete(site)
+    logger.info("site %d deleted by user %d", site_id, admin.id)

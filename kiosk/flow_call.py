@@ -1,0 +1,230 @@
+"""The part of :class:`kiosk.flow.Flow` that follows one call: queue, conversation, steps.
+
+Hub messages about a call that is no longer the citizen's (late ``queue.update``,
+``call.ended`` after a hang-up) are ignored: the network makes them normal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from hub import protocol as p
+from hub.events import EventKind
+from kiosk import flow_commands as cmd
+from kiosk import flow_events as ev
+from kiosk.flow_events import CALL_STATES, STEP_STATE_BY_KIND, STEP_STATES, State
+from kiosk.session import Session
+
+logger = logging.getLogger(__name__)
+
+# Only printing is the cabin's to log: the hub logs a scan or a signed document itself when
+# the cabin uploads it.
+_DOCUMENT_EVENT = {
+    "print_a4": EventKind.DOCUMENT_PRINTED,
+    "print_receipt": EventKind.DOCUMENT_PRINTED,
+}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class CallHandlers:
+    """Handlers for the queue, the call and the agent's steps; mixed into the flow."""
+
+    state: State
+    session: Session
+    notice: str | None
+    step_running: bool
+    _out: list[cmd.Command]
+    _new_id: Callable[[], str]
+
+    def _go(self, state: State) -> None:
+        raise NotImplementedError
+
+    def _record(self, kind: EventKind, **data: Any) -> None:
+        raise NotImplementedError
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _send(self, message: p.Message) -> None:
+        self._out.append(cmd.SendToHub(message))
+
+    def _ours(self, call_id: str | None) -> bool:
+        return call_id is not None and call_id == self.session.call_id
+
+    def _leave_call(self, *, hang_up: bool) -> None:
+        session = self.session
+        assert session.call_id is not None
+        if session.step is not None:
+            self._out.append(cmd.CancelStep(session.step))
+        if hang_up:
+            self._send(p.CallEnd(call_id=session.call_id))
+        self._out.append(cmd.StopCall(session.call_id))
+        session.call_id = None
+        session.connected = False
+        self._clear_step()
+        self._go(State.SURVEY)
+
+    def _leave_queue(self, then: State, notice: str | None = None) -> None:
+        self.session.call_id = None
+        self.session.queue_position = self.session.estimated_wait_s = None
+        self.notice = notice
+        self._go(then)
+
+    def _clear_step(self) -> None:
+        self.session.step = None
+        self.session.step_preview = None
+        self.step_running = False
+
+    def _step_update(self, status: p.StepStatus) -> None:
+        session = self.session
+        assert session.call_id is not None and session.step is not None
+        update = p.StepUpdate(call_id=session.call_id, step_id=session.step.step_id, status=status)
+        self._send(update)
+
+    # --- the citizen ------------------------------------------------------------------------
+
+    def _on_AnswerConsent(self, e: ev.AnswerConsent) -> None:
+        session = self.session
+        assert session.attention_id is not None and session.service is not None
+        session.recording_consent = e.recording
+        self._record(EventKind.CONSENT_RECORDED, recording=e.recording)
+        session.call_id = self._new_id()
+        request = p.CallRequest(
+            call_id=session.call_id,
+            attention_id=session.attention_id,
+            service=session.service,
+            language=session.language,
+            ref=session.call_id,
+        )
+        self._send(request)
+        self.notice = None
+        self._go(State.QUEUE)
+
+    def _on_CancelWaiting(self, _e: ev.CancelWaiting) -> None:
+        assert self.session.call_id is not None
+        self._send(p.CallCancel(call_id=self.session.call_id))
+        self._leave_queue(State.HOME)
+
+    def _on_ComeBackLater(self, _e: ev.ComeBackLater) -> None:
+        if self.session.call_id is not None:
+            self._send(p.CallCancel(call_id=self.session.call_id))
+        self._leave_queue(State.GOODBYE)
+
+    def _on_HangUp(self, _e: ev.HangUp) -> None:
+        self._leave_call(hang_up=True)
+
+    def _on_ToggleMute(self, _e: ev.ToggleMute) -> None:
+        self.session.muted = not self.session.muted
+        self._out.append(cmd.SetMute(self.session.muted))
+
+    def _on_ConfirmStep(self, _e: ev.ConfirmStep) -> None:
+        step = self.session.step
+        assert step is not None
+        if self.state is State.STEP_INFO:
+            self._step_update("done")
+            self._clear_step()
+            self._go(State.CALL)
+        elif self.step_running:
+            raise ev.InvalidChoice("Expected the scanner to be idle, but it is already scanning")
+        else:
+            self.step_running = True
+            self._out.append(cmd.RunStep(step))
+
+    def _on_DeclineStep(self, _e: ev.DeclineStep) -> None:
+        if self.step_running:
+            raise ev.InvalidChoice("Expected a step that has not started, but it is running")
+        self._step_update("declined")
+        self._clear_step()
+        self._go(State.CALL)
+
+    def _on_SubmitSignature(self, e: ev.SubmitSignature) -> None:
+        step = self.session.step
+        assert step is not None
+        if self.step_running:
+            raise ev.InvalidChoice("Expected one signature, but the step already has one")
+        if not e.image.startswith(_PNG_SIGNATURE):
+            raise ev.InvalidChoice("Expected the signature as a PNG image, but got other bytes")
+        self.step_running = True
+        self._out.append(cmd.RunStep(step, signature=self.session.keep_bytes(e.image)))
+
+    def _on_HandsetHungUp(self, _e: ev.HandsetHungUp) -> None:
+        # Like a telephone: putting the handset down during a conversation ends it. During
+        # a step the citizen may need both hands, so there it does not.
+        if self.state is State.CALL:
+            self._leave_call(hang_up=True)
+
+    # --- the step runner --------------------------------------------------------------------
+
+    def _on_StepPrepared(self, e: ev.StepPrepared) -> None:
+        step = self.session.step
+        if step is not None and step.step_id == e.step_id and e.preview is not None:
+            self.session.step_preview = self.session.keep_file(e.preview)
+
+    def _on_StepFinished(self, e: ev.StepFinished) -> None:
+        step = self.session.step
+        if step is None or step.step_id != e.step_id or self.state not in STEP_STATES:
+            return
+        kind = _DOCUMENT_EVENT.get(step.kind)
+        if e.status == "done" and kind is not None:
+            data = {"step_id": step.step_id, "document_id": e.document_id or step.document_id}
+            self._record(kind, **{k: v for k, v in data.items() if v is not None})
+        self.notice = e.error if e.status == "failed" else None
+        self._clear_step()
+        self._go(State.CALL)
+
+    # --- the hub ----------------------------------------------------------------------------
+
+    def _on_QueueUpdate(self, m: p.QueueUpdate) -> None:
+        if self._ours(m.call_id) and self.state is State.QUEUE:
+            self.session.queue_position = m.position
+            self.session.estimated_wait_s = m.estimated_wait_s
+            self.session.queued_at = m.queued_at
+
+    def _on_ServiceClosed(self, m: p.ServiceClosed) -> None:
+        if self._ours(m.call_id) and self.state is State.QUEUE:
+            self.session.opens_at = m.opens_at
+            self._leave_queue(State.CLOSED)
+
+    def _on_CallConnected(self, m: p.CallConnected) -> None:
+        if not (self._ours(m.call_id) and self.state is State.QUEUE):
+            return
+        self.session.connected = True
+        self.session.peer_name = m.peer.name
+        self._out.append(cmd.StartCall(m.call_id, m.you_offer))
+        self._go(State.CALL)
+
+    def _on_CallEnded(self, m: p.CallEnded) -> None:
+        if not self._ours(m.call_id):
+            return
+        if self.state in CALL_STATES:
+            self._leave_call(hang_up=False)
+        elif self.state is State.QUEUE:
+            self._leave_queue(State.HOME, notice="call_not_answered")
+
+    def _on_Error(self, m: p.Error) -> None:
+        logger.warning("the hub refused a message: %s", m.code)
+        # The call request carries its call id as ``ref``: a refusal of it ends the wait.
+        if self.state is State.QUEUE and self._ours(m.ref):
+            self._leave_queue(State.HOME, notice="call_refused")
+
+    def _on_StepRequest(self, m: p.StepRequest) -> None:
+        if not self._ours(m.call_id):
+            return
+        if self.state is not State.CALL:
+            self._send(
+                p.StepUpdate(call_id=m.call_id, step_id=m.step_id, status="declined", error="busy")
+            )
+            return
+        self.session.step = m
+        self.notice = None
+        state = STEP_STATE_BY_KIND[m.kind]
+        if state is State.STEP_PRINT:
+            # Nothing for the citizen to decide: the agent's document prints at once.
+            self.step_running = True
+            self._out.append(cmd.RunStep(m))
+        else:
+            self._step_update("accepted")
+            if state in (State.STEP_SIGN, State.STEP_INFO):
+                self._out.append(cmd.PrepareStep(m))
+        self._go(state)

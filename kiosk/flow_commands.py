@@ -1,0 +1,133 @@
+"""The commands :mod:`kiosk.flow` gives the rest of the kiosk; re-exported by :mod:`kiosk.flow`.
+
+Whoever runs the flow carries each out: :class:`RecordEvent` into the outbox, :class:`SendToHub`
+through the hub client, :class:`StartCall`/:class:`StopCall`/:class:`SetMute` on the call,
+:class:`PrepareStep`/:class:`RunStep`/:class:`CancelStep` with the step runner,
+:class:`EraseCitizenData` with :func:`kiosk.privacy.privacy_reset`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import JsonValue
+
+from hub import protocol as p
+from hub.events import EventKind
+from kiosk.session import Session
+
+__all__ = [
+    "CancelStep",
+    "Command",
+    "EraseCitizenData",
+    "LoadInformation",
+    "PrepareStep",
+    "PrintTicket",
+    "RecordEvent",
+    "RunStep",
+    "SendToHub",
+    "SetMute",
+    "StartCall",
+    "StopCall",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordEvent:
+    """Write this attention event to the outbox (codes and ids only, never personal data)."""
+
+    event_id: str
+    kind: EventKind
+    attention_id: str
+    occurred_at: datetime
+    data: dict[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SendToHub:
+    """Send this message to the hub (queued by the hub client while offline)."""
+
+    message: p.Message
+
+
+@dataclass(frozen=True, slots=True)
+class StartCall:
+    """An agent answered: build the peer connection; send the offer when ``you_offer``."""
+
+    call_id: str
+    you_offer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StopCall:
+    """Close the peer connection of ``call_id``."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetMute:
+    """Mute or unmute the microphone."""
+
+    muted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareStep:
+    """Fetch what a step shows (the document to sign or read) before the citizen acts."""
+
+    request: p.StepRequest
+
+
+@dataclass(frozen=True, slots=True)
+class RunStep:
+    """Do the device work of a step; then dispatch :class:`StepFinished`."""
+
+    request: p.StepRequest
+    #: The citizen's signature (PNG) for a ``sign`` step; zeroed by the privacy reset.
+    signature: bytearray | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelStep:
+    """Stop a step's device work, if any is running."""
+
+    request: p.StepRequest
+
+
+@dataclass(frozen=True, slots=True)
+class PrintTicket:
+    """Print the cabin's information ticket (opening hours, addresses) in ``language``."""
+
+    language: str
+    opens_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadInformation:
+    """Fetch the opening hours and addresses to show, in ``language``."""
+
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class EraseCitizenData:
+    """The privacy reset: erase ``session`` and the citizen's files (:mod:`kiosk.privacy`)."""
+
+    session: Session = field(repr=False)
+
+
+Command = (
+    RecordEvent
+    | SendToHub
+    | StartCall
+    | StopCall
+    | SetMute
+    | PrepareStep
+    | RunStep
+    | CancelStep
+    | PrintTicket
+    | LoadInformation
+    | EraseCitizenData
+)

@@ -1,0 +1,405 @@
+"""The vocabulary of :mod:`kiosk.flow`: its states, settings, errors and the events it takes.
+
+Import these from :mod:`kiosk.flow`, which re-exports them. Hub messages (``queue.update``,
+``call.connected`` …) are events too: :mod:`hub.protocol`'s classes are dispatched as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from cabina.i18n import CITIZEN_LANGUAGES
+from hub import protocol as p
+
+__all__ = [
+    "CALL_STATES",
+    "STEP_STATES",
+    "STEP_STATE_BY_KIND",
+    "AnswerConsent",
+    "AnswerSurvey",
+    "Back",
+    "CancelWaiting",
+    "ChooseEntry",
+    "ChooseLanguage",
+    "ChooseService",
+    "CitizenEvent",
+    "ComeBackLater",
+    "ConfirmStep",
+    "DeclineStep",
+    "DeviceFailed",
+    "DeviceRecovered",
+    "EnterPin",
+    "Event",
+    "Finish",
+    "FlowConfig",
+    "FlowError",
+    "HandsetHungUp",
+    "HandsetKey",
+    "HandsetLifted",
+    "HangUp",
+    "HomeEntry",
+    "HubLink",
+    "InvalidChoice",
+    "KioskEvent",
+    "PresenceDetected",
+    "PresenceLost",
+    "RequestTicket",
+    "SkipSurvey",
+    "State",
+    "StepFinished",
+    "StepPrepared",
+    "SubmitSignature",
+    "TechnicianGesture",
+    "Tick",
+    "ToggleHighContrast",
+    "ToggleLargeText",
+    "ToggleMute",
+    "TouchScreen",
+    "TransitionRefused",
+]
+
+
+class State(StrEnum):
+    """Every screen the citizen can be on."""
+
+    ATTRACT = "attract"
+    LANGUAGE = "language"
+    HOME = "home"
+    TOPIC = "topic"
+    CONSENT = "consent"
+    QUEUE = "queue"
+    CLOSED = "closed"
+    CALL = "call"
+    STEP_SCAN = "step_scan"
+    STEP_PRINT = "step_print"
+    STEP_SIGN = "step_sign"
+    STEP_INFO = "step_info"
+    SURVEY = "survey"
+    GOODBYE = "goodbye"
+    INFORMATION = "information"
+    COMPLAINT = "complaint"
+    OUT_OF_SERVICE = "out_of_service"
+    TECHNICIAN = "technician"
+
+
+#: The states of an agent-driven step, by the step's kind.
+STEP_STATE_BY_KIND: dict[str, State] = {
+    "scan": State.STEP_SCAN,
+    "print_a4": State.STEP_PRINT,
+    "print_receipt": State.STEP_PRINT,
+    "sign": State.STEP_SIGN,
+    "show_info": State.STEP_INFO,
+}
+STEP_STATES: frozenset[State] = frozenset(STEP_STATE_BY_KIND.values())
+#: The states where the citizen is talking to an agent.
+CALL_STATES: frozenset[State] = STEP_STATES | {State.CALL}
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """What the flow needs to know about this cabin."""
+
+    languages: tuple[str, ...] = CITIZEN_LANGUAGES
+    default_language: str = "es"
+    #: The topics offered to talk about, as hub service codes.
+    services: tuple[str, ...] = ("general",)
+    complaint_service: str = "complaints"
+    idle_s: float = 60.0
+    warning_s: float = 15.0
+    #: Idle time allowed while waiting in the queue (presence detection keeps it going).
+    queue_idle_s: float = 300.0
+    goodbye_s: float = 8.0
+    #: From this estimated wait on, the queue screen offers to come back later.
+    long_wait_s: float = 600.0
+    #: Devices without which no call is possible.
+    required_devices: frozenset[str] = frozenset({"camera"})
+    pin_attempts: int = 3
+    comment_chars: int = 500
+
+    def __post_init__(self) -> None:
+        unknown = [lang for lang in self.languages if lang not in CITIZEN_LANGUAGES]
+        if unknown or not self.languages:
+            raise ValueError(f"Expected languages among {CITIZEN_LANGUAGES}, but got {unknown}")
+        if self.default_language not in self.languages:
+            raise ValueError(
+                f"Expected the default language among {self.languages}, "
+                f"but got {self.default_language!r}"
+            )
+        for name in ("idle_s", "warning_s", "queue_idle_s", "goodbye_s", "long_wait_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"Expected {name} > 0, but got {getattr(self, name)}")
+
+
+class FlowError(Exception):
+    """The flow refused an event."""
+
+
+class TransitionRefused(FlowError):
+    """A citizen event arrived in a state that does not accept it."""
+
+    def __init__(self, state: State, event: object, accepted_in: frozenset[State]) -> None:
+        allowed = ", ".join(sorted(s.value for s in accepted_in)) or "no state"
+        super().__init__(
+            f"Refused transition: expected {type(event).__name__} in {allowed}, "
+            f"but the flow is in {state.value}"
+        )
+        self.state = state
+        self.event = event
+
+
+class InvalidChoice(FlowError, ValueError):
+    """An event carried a value the flow cannot take (unknown language, disabled entry …)."""
+
+
+class HomeEntry(StrEnum):
+    """The choices on the home screen."""
+
+    TALK_TO_AGENT = "talk_to_agent"
+    INFORMATION = "information"
+    COMPLAINT = "complaint"
+    #: Shown but not available yet.
+    PADRON_CERTIFICATE = "padron_certificate"
+    #: Shown but not available yet.
+    APPOINTMENT = "appointment"
+
+
+# --- events: from the citizen -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TouchScreen:
+    """Any touch: wakes the attract screen, ends the goodbye, keeps the citizen active."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseLanguage:
+    """The citizen picked a language (a code of ``CITIZEN_LANGUAGES``)."""
+
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseEntry:
+    """The citizen picked an entry of the home screen (or of the out-of-service screen)."""
+
+    entry: HomeEntry
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseService:
+    """The citizen picked what they need to talk about (a service code)."""
+
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerConsent:
+    """Whether the citizen lets the call be recorded."""
+
+    recording: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CancelWaiting:
+    """The citizen leaves the queue and goes back home."""
+
+
+@dataclass(frozen=True, slots=True)
+class ComeBackLater:
+    """The citizen leaves the queue (or a closed service) and ends the visit."""
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """The citizen ends the call from the screen."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToggleMute:
+    """The citizen mutes or unmutes their microphone."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmStep:
+    """The citizen is ready: scan now (document placed), or done reading the page shown."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeclineStep:
+    """The citizen refuses the step the agent asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitSignature:
+    """The citizen signed on the screen: the signature as a PNG image."""
+
+    image: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSurvey:
+    """One of five faces (1 worst … 5 best) and an optional comment."""
+
+    satisfaction: int
+    comment: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SkipSurvey:
+    """The citizen does not answer the survey."""
+
+
+@dataclass(frozen=True, slots=True)
+class Back:
+    """The citizen goes back one screen."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The citizen is done and leaves."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTicket:
+    """The citizen asks for a printed ticket with the cabin's information."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToggleLargeText:
+    """Large text on or off, for this citizen only."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToggleHighContrast:
+    """High contrast on or off, for this citizen only."""
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicianGesture:
+    """The hidden gesture on the attract screen that asks for the technician's PIN."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnterPin:
+    """The technician typed a PIN."""
+
+    pin: str = field(repr=False)
+
+
+# --- events: from devices and the kiosk itself ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HandsetLifted:
+    """The handset went off hook."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandsetHungUp:
+    """The handset went back on its cradle."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandsetKey:
+    """A key of the handset's keypad."""
+
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceDetected:
+    """Someone is in front of the cabin."""
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceLost:
+    """No one is in front of the cabin any more."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFailed:
+    """A device stopped working; ``code`` is a :mod:`hardware.errors` code."""
+
+    device: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecovered:
+    """A device works again."""
+
+    device: str
+
+
+@dataclass(frozen=True, slots=True)
+class HubLink:
+    """The hub became reachable (``online``) or was lost."""
+
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StepFinished:
+    """The device work of a step ended (the step runner already told the agent)."""
+
+    step_id: str
+    status: Literal["done", "failed"]
+    #: A :mod:`hardware.errors` code (or another short code) when it failed.
+    error: str | None = None
+    document_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepPrepared:
+    """What a step shows is ready: ``preview`` is an image of the document, if it has one."""
+
+    step_id: str
+    preview: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passed: the kiosk sends one about twice a second for timeouts."""
+
+
+CitizenEvent = (
+    TouchScreen
+    | ChooseLanguage
+    | ChooseEntry
+    | ChooseService
+    | AnswerConsent
+    | CancelWaiting
+    | ComeBackLater
+    | HangUp
+    | ToggleMute
+    | ConfirmStep
+    | DeclineStep
+    | SubmitSignature
+    | AnswerSurvey
+    | SkipSurvey
+    | Back
+    | Finish
+    | RequestTicket
+    | ToggleLargeText
+    | ToggleHighContrast
+    | TechnicianGesture
+    | EnterPin
+)
+KioskEvent = (
+    HandsetLifted
+    | HandsetHungUp
+    | HandsetKey
+    | PresenceDetected
+    | PresenceLost
+    | DeviceFailed
+    | DeviceRecovered
+    | HubLink
+    | StepPrepared
+    | StepFinished
+    | Tick
+)
+#: Anything :meth:`kiosk.flow.Flow.dispatch` accepts; any other hub message is ignored.
+Event = CitizenEvent | KioskEvent | p.Message

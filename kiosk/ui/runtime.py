@@ -1,0 +1,232 @@
+"""Putting the kiosk together: settings → devices, hub link, outbox, steps, call, app.
+
+:func:`run_kiosk` is what ``cabina kiosk`` runs once Kivy is prepared. Everything is built
+here and passed in; the app, the flow and the runner know nothing of where their parts come
+from, which is what lets tests and screenshots run the same app without a hub or devices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import httpx
+
+from hardware.camera.base import Frame
+from hardware.check import CheckResult, run_check
+from hardware.config import Devices, HardwareConfig, open_devices
+from hardware.handset.events import Key, OffHook, OnHook, Replugged, Unplugged
+from hardware.health import DeviceHealth
+from kiosk.flow import (
+    DeviceFailed,
+    DeviceRecovered,
+    Event,
+    Flow,
+    HandsetHungUp,
+    HandsetKey,
+    HandsetLifted,
+)
+from kiosk.settings import KioskSettings, read_credential
+from kiosk.ui.app import KioskApp
+from kiosk.ui.wiring import CallLike, CommandRunner, Parts
+
+logger = logging.getLogger(__name__)
+
+#: How often the citizen's own picture is refreshed on the call screen.
+PREVIEW_FPS = 10.0
+
+
+class PreviewCamera:
+    """A camera that also hands a few frames a second to ``on_preview`` (the own picture)."""
+
+    def __init__(self, camera: Any, on_preview: Callable[[Frame], None], fps: float = PREVIEW_FPS):
+        self._camera = camera
+        self._on_preview = on_preview
+        self._every = 1.0 / fps
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def width(self) -> int:
+        """Width of the frames."""
+        return int(self._camera.width)
+
+    @property
+    def height(self) -> int:
+        """Height of the frames."""
+        return int(self._camera.height)
+
+    @property
+    def fps(self) -> float:
+        """Frames per second."""
+        return float(self._camera.fps)
+
+    def read(self) -> Frame:
+        """The camera's next frame; now and then a copy goes to the preview."""
+        frame: Frame = self._camera.read()
+        now = time.monotonic()
+        with self._lock:
+            due = now - self._last >= self._every
+            if due:
+                self._last = now
+        if due:
+            self._on_preview(frame.copy())
+        return frame
+
+    def self_test(self) -> DeviceHealth:
+        """The wrapped camera's self-test."""
+        health: DeviceHealth = self._camera.self_test()
+        return health
+
+    def close(self) -> None:
+        """Nothing: the camera belongs to whoever opened it."""
+
+
+def handset_event(event: object) -> Event | None:
+    """The flow event for a handset event (None for those the flow does not take)."""
+    if isinstance(event, OffHook):
+        return HandsetLifted()
+    if isinstance(event, OnHook):
+        return HandsetHungUp()
+    if isinstance(event, Key):
+        return HandsetKey(event.digit)
+    if isinstance(event, Unplugged):
+        return DeviceFailed(device="handset", code="missing")
+    if isinstance(event, Replugged):
+        return DeviceRecovered(device="handset")
+    return None
+
+
+async def _forward_handset(handset: Any, deliver: Callable[[Event], None]) -> None:
+    events: AsyncIterator[object] = handset.events()
+    async for event in events:
+        flow_event = handset_event(event)
+        if flow_event is not None:
+            deliver(flow_event)
+
+
+def initial_faults(devices: Devices, cfg: HardwareConfig) -> list[Event]:
+    """A :class:`DeviceFailed` for each configured device that did not open."""
+    return [
+        DeviceFailed(device=name, code="missing")
+        for name, _section in cfg.sections()
+        if getattr(devices, name, None) is None
+    ]
+
+
+async def run_kiosk(
+    settings: KioskSettings,
+    hardware: HardwareConfig,
+    *,
+    cabin_name: str = "",
+) -> int:
+    """Run the kiosk until its window closes; returns the exit status."""
+    from hub import protocol as p
+    from kiosk.call import Call, ReceivedFrame
+    from kiosk.hub_client import HubClient
+    from kiosk.outbox import Outbox, OutboxSender
+    from kiosk.steps import DocumentClient, StepRunner
+
+    credential = read_credential(settings.credential_path)
+    devices = await asyncio.to_thread(open_devices, hardware)
+    outbox = Outbox(settings.outbox_path, actor=credential.actor)
+    flow = Flow(settings.flow_config(), verify_pin=settings.verify_pin)
+
+    async def hardware_check() -> Sequence[CheckResult]:
+        return await asyncio.to_thread(run_check, hardware)
+
+    runner: CommandRunner | None = None
+    app = KioskApp(
+        flow,
+        execute=lambda command: runner(command) if runner is not None else None,
+        cabin_name=cabin_name,
+        hardware_check=hardware_check,
+    )
+    hub = HubClient(
+        ws_url=settings.ws_url,
+        token=credential.token,
+        on_message=lambda message: runner.on_hub_message(message) if runner else None,
+        on_link=lambda online: runner.on_link(online) if runner else None,
+        hub_timeout_s=settings.hub_timeout_s,
+    )
+    camera = devices.camera
+    preview = (
+        PreviewCamera(camera, lambda frame: app.show_own_frame_threadsafe(frame))
+        if camera is not None
+        else None
+    )
+
+    def new_call(call_id: str) -> CallLike:
+        from hardware.camera.track import CameraTrack
+
+        def video_source() -> Any:
+            if preview is None:
+                raise RuntimeError("Expected a camera for the call, but the cabin has none")
+            return CameraTrack(preview)
+
+        def on_frame(frame: ReceivedFrame) -> None:
+            app.show_agent_frame(frame.rgb, "rgb")
+
+        welcome = hub.welcome
+        ice: list[p.IceServer] = list(welcome.ice_servers) if welcome is not None else []
+        audio = getattr(devices.handset, "audio_device", None)
+        return Call(
+            call_id=call_id,
+            send=hub.send,
+            ice_servers=ice,
+            video_source=video_source,
+            on_frame=on_frame,
+            audio_device=audio,
+        )
+
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(devices.close)
+        stack.callback(outbox.close)
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=30.0))
+        sender = OutboxSender(
+            outbox,
+            hub_url=settings.hub_url,
+            token=credential.token,
+            http=http,
+            telemetry=hub.send_telemetry,
+        )
+        steps = StepRunner(
+            devices=devices,
+            documents=DocumentClient(http, hub_url=settings.hub_url, token=credential.token),
+            send=hub.send,
+            work_dir=settings.citizen_dir,
+        )
+        runner = CommandRunner(
+            Parts(
+                outbox=outbox,
+                wake_sender=sender.wake,
+                hub=hub,
+                steps=steps,
+                receipt_printer=devices.receipt_printer,
+                new_call=new_call,
+                citizen_dirs=(settings.citizen_dir, settings.tmp_dir),
+            ),
+            deliver=app.send,
+            view=app,
+        )
+        for event in initial_faults(devices, hardware):
+            flow.dispatch(event)
+        background = [
+            asyncio.ensure_future(hub.run()),
+            asyncio.ensure_future(sender.run()),
+        ]
+        if devices.handset is not None:
+            background.append(asyncio.ensure_future(_forward_handset(devices.handset, app.send)))
+        try:
+            await app.async_run(async_lib="asyncio")
+        finally:
+            await runner.close()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+    return 0

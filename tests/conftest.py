@@ -1,0 +1,107 @@
+"""Fixtures every test package may use: a throwaway PostgreSQL 15 cluster."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PostgresServer:
+    """A PostgreSQL cluster on a loopback port, run as the ``postgres`` user."""
+
+    def __init__(self, root: Path, port: int) -> None:
+        self.root = root
+        self.port = port
+        self.data = root / "data"
+        self._names = itertools.count(1)
+
+    def _as_postgres(self, *command: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *command],
+            check=True,
+            capture_output=True,
+            cwd=self.root,
+        )
+
+    def start(self) -> None:
+        """initdb (which refuses to run as root) and start the server."""
+        self._as_postgres(
+            str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+            "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+        )  # fmt: skip
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._as_postgres(
+            str(PG_BIN / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data),
+            "-l", str(self.root / "server.log"), "-o", options,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop the server at once."""
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "stop", "-m", "immediate", "-D", str(self.data))
+
+    def url(self, database: str = "postgres") -> str:
+        """A SQLAlchemy URL for ``database``."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _admin(self, sql: str) -> None:
+        dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(sql)
+
+    def create_database(self) -> str:
+        """A new, empty database; returns its name."""
+        name = f"test_{os.getpid()}_{next(self._names)}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        return name
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database, closing whatever is still connected to it."""
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL 15 cluster for the whole test session, removed at the end."""
+    if not (PG_BIN / "initdb").is_file():
+        pytest.fail(f"PostgreSQL 15 is not installed: expected {PG_BIN / 'initdb'}")
+    # Not under pytest's tmp_path: its directories are private to root, and the server runs
+    # as postgres.
+    root = Path(tempfile.mkdtemp(prefix="cabina-pg-"))
+    shutil.chown(root, "postgres", "postgres")
+    server = PostgresServer(root, _free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        if (server.data / "postmaster.pid").exists():
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a new database of its own for one test."""
+    name = postgres_server.create_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)

@@ -1,0 +1,229 @@
+"""Documents of a call over the real hub: who may upload what, who may read, how long they stay."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from console.office import Connected, Office, connect_call, make_pdf, upload
+
+from hub.routes.documents import MAX_DOCUMENT_BYTES, RETENTION_S, DocumentStore, detect_type
+
+
+async def test_a_scan_from_the_cabin_reaches_the_agent_and_no_one_else(
+    office: Office, call: Connected, jpeg: bytes
+) -> None:
+    response = upload(office, call.call_id, "cabin", "scan", jpeg, **{"Content-Type": "image/jpeg"})
+    assert response.status_code == 201, response.text
+    stored = response.json()
+    assert stored["content_type"] == "image/jpeg"
+    assert stored["size"] == len(jpeg)
+    url = f"/api/documents/{stored['document_id']}"
+
+    for who in ("laia", "cabin"):
+        got = office.client.get(url, headers=office.headers(who))
+        assert got.status_code == 200
+        assert got.content == jpeg
+        assert got.headers["content-type"] == "image/jpeg"
+        assert got.headers["cache-control"] == "no-store"
+        assert got.headers["x-content-type-options"] == "nosniff"
+    for who in ("nerea", "montse", "admin"):
+        assert office.client.get(url, headers=office.headers(who)).status_code == 403
+    assert office.client.get(url).status_code == 401
+    missing = office.client.get("/api/documents/nope", headers=office.headers("laia"))
+    assert missing.status_code == 404
+
+
+async def test_what_the_cabin_hands_over_is_in_the_attention_as_a_reference(
+    office: Office, call: Connected, jpeg: bytes, pdf: bytes
+) -> None:
+    scan = upload(office, call.call_id, "cabin", "scan", jpeg).json()
+    signed = office.client.post(
+        f"/api/calls/{call.call_id}/documents",
+        params={"purpose": "signed", "source": scan["document_id"]},
+        content=pdf,
+        headers=office.headers("cabin"),
+    ).json()
+    await office.app.state.event_writer.flush()
+    timeline = office.client.get(
+        f"/api/attentions/{call.attention_id}", headers=office.headers("montse")
+    ).json()["timeline"]
+    events = {item["kind"]: item for item in timeline}
+    assert events["document.scanned"]["data"] == {
+        "document_id": scan["document_id"],
+        "purpose": "scan",
+        "content_type": "image/jpeg",
+        "size": len(jpeg),
+        "sha256": scan["sha256"],
+    }
+    assert events["document.scanned"]["actor"] == f"cabin:{office.cabin_id}"
+    assert events["document.signed"]["data"]["document_id"] == signed["document_id"]
+    assert events["document.signed"]["data"]["source_document_id"] == scan["document_id"]
+
+
+async def test_the_agent_sends_pdfs_that_the_cabin_fetches(
+    office: Office, call: Connected, pdf: bytes
+) -> None:
+    for purpose in ("print", "sign"):
+        sent = upload(
+            office, call.call_id, "laia", purpose, pdf, **{"Content-Type": "application/pdf"}
+        )
+        assert sent.status_code == 201, sent.text
+        fetched = office.client.get(
+            f"/api/documents/{sent.json()['document_id']}", headers=office.headers("cabin")
+        )
+        assert fetched.content == pdf
+        assert fetched.headers["content-type"] == "application/pdf"
+
+
+async def test_each_end_uploads_only_its_own_kinds(
+    office: Office, call: Connected, jpeg: bytes, pdf: bytes
+) -> None:
+    assert upload(office, call.call_id, "laia", "scan", jpeg).status_code == 403
+    assert upload(office, call.call_id, "laia", "signed", pdf).status_code == 403
+    assert upload(office, call.call_id, "cabin", "print", pdf).status_code == 403
+    refused = upload(office, call.call_id, "cabin", "sign", pdf)
+    assert refused.status_code == 403
+    assert "Expected the cabin to upload scan or signed, but got 'sign'" in refused.text
+    assert upload(office, call.call_id, "cabin", "shred", pdf).status_code == 422
+
+
+async def test_content_is_checked_by_its_bytes_not_its_label(
+    office: Office, call: Connected, jpeg: bytes, pdf: bytes
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    assert upload(office, call.call_id, "cabin", "scan", png).status_code == 415
+    # A signature must come back as a PDF, not a photo of one.
+    assert upload(office, call.call_id, "cabin", "signed", jpeg).status_code == 415
+    # A PDF cut short in transit has no end-of-file marker.
+    assert upload(office, call.call_id, "laia", "print", pdf[: len(pdf) // 2]).status_code == 415
+    mislabelled = upload(
+        office, call.call_id, "laia", "print", pdf, **{"Content-Type": "image/jpeg"}
+    )
+    assert mislabelled.status_code == 415
+    assert "Expected Content-Type application/pdf" in mislabelled.text
+    assert upload(office, call.call_id, "laia", "print", b"").status_code == 422
+    html = b"<html><script>alert(1)</script></html>"
+    assert upload(office, call.call_id, "laia", "print", html).status_code == 415
+
+
+async def test_a_document_too_large_is_refused(office: Office, call: Connected) -> None:
+    body = b"%PDF-1.4\n" + bytes(MAX_DOCUMENT_BYTES) + b"\n%%EOF\n"
+    response = upload(office, call.call_id, "laia", "print", body)
+    assert response.status_code == 413
+    # Just under the limit is fine.
+    body = b"%PDF-1.4\n" + bytes(MAX_DOCUMENT_BYTES - 20) + b"\n%%EOF\n"
+    assert len(body) <= MAX_DOCUMENT_BYTES
+    assert upload(office, call.call_id, "laia", "print", body).status_code == 201
+
+
+async def test_only_the_parties_of_a_connected_call_may_upload(
+    office: Office, call: Connected, pdf: bytes, jpeg: bytes
+) -> None:
+    assert upload(office, "no-such-call", "laia", "print", pdf).status_code == 404
+    assert upload(office, call.call_id, "nerea", "print", pdf).status_code == 403
+    assert upload(office, call.call_id, "montse", "print", pdf).status_code == 403
+    _, other_token = office.place.cabin(office.place.site("OAC Gràcia"), "Gràcia 1")
+    foreign = office.client.post(
+        f"/api/calls/{call.call_id}/documents",
+        params={"purpose": "scan"},
+        content=jpeg,
+        headers={"Authorization": f"Bearer {other_token}"},
+    )
+    assert foreign.status_code == 403
+    assert (
+        office.client.post(
+            f"/api/calls/{call.call_id}/documents", params={"purpose": "scan"}, content=jpeg
+        ).status_code
+        == 401
+    )
+
+
+async def test_no_upload_while_the_citizen_is_still_waiting(office: Office, jpeg: bytes) -> None:
+    from support.peers import open_peer
+
+    cabin = await open_peer(office.hub.ws_url, "/ws/cabin", office.cabin_token)
+    await cabin.send(
+        type="call.request",
+        call_id="call-waiting-1",
+        attention_id="6b1f0c2e-1d7a-4c55-9a0e-3f0f2b1c9d10",
+        service="padron",
+        language="es",
+    )
+    await cabin.expect("queue.update")
+    refused = upload(office, "call-waiting-1", "cabin", "scan", jpeg)
+    assert refused.status_code == 409
+    assert "still waiting" in refused.text
+    await cabin.close()
+
+
+async def test_documents_outlive_their_call_only_by_the_retention(
+    office: Office, call: Connected, jpeg: bytes
+) -> None:
+    document_id = upload(office, call.call_id, "cabin", "scan", jpeg).json()["document_id"]
+    store: DocumentStore = office.app.state.documents
+    board = office.app.state.switchboard
+    now = office.app.state.clock()
+    # While the call goes on, nothing is deleted however long it lasts.
+    assert store.sweep(now + timedelta(hours=2), board.call) == 0
+    await call.agent.send(type="call.end", call_id=call.call_id)
+    await call.agent.expect("call.ended", call_id=call.call_id)
+    # During wrap-up the agent can still open it...
+    url = f"/api/documents/{document_id}"
+    assert office.client.get(url, headers=office.headers("laia")).status_code == 200
+    later = now + timedelta(hours=2)
+    assert store.sweep(later, board.call) == 0
+    # ...until the retention has passed since the call was last seen.
+    gone = later + timedelta(seconds=RETENTION_S + 1)
+    assert store.sweep(gone, board.call) == 1
+    assert document_id not in store.ids()
+    assert office.client.get(url, headers=office.headers("laia")).status_code == 404
+    assert list(store.directory.iterdir()) == []
+
+
+async def test_no_document_outlives_the_maximum_age(tmp_path: Path, office: Office) -> None:
+    store = DocumentStore(tmp_path / "docs", retention_s=60, max_age_s=3600)
+    store.open()
+    connected = await connect_call(office, "nerea")
+    live = office.app.state.switchboard.call(connected.call_id)
+    now = office.app.state.clock()
+    document = store.save(
+        make_pdf(), call=live, purpose="print", content_type="application/pdf", created_at=now
+    )
+    assert store.get(document.document_id, now + timedelta(minutes=59)) is not None
+    assert store.get(document.document_id, now + timedelta(minutes=61)) is None
+    assert store.sweep(now + timedelta(minutes=61), office.app.state.switchboard.call) == 1
+    await connected.cabin.close()
+    await connected.agent.close()
+
+
+def test_a_restarted_store_starts_empty(tmp_path: Path) -> None:
+    directory = tmp_path / "docs"
+    directory.mkdir()
+    (directory / "left-over.bin").write_bytes(b"someone's passport")
+    store = DocumentStore(directory, retention_s=60, max_age_s=3600)
+    store.open()
+    assert list(directory.iterdir()) == []
+    assert store.ids() == set()
+    assert oct(directory.stat().st_mode & 0o777) == "0o700"
+
+
+def test_types_are_told_by_magic_bytes() -> None:
+    assert detect_type(b"\xff\xd8\xff\xe0rest") == "image/jpeg"
+    assert detect_type(make_pdf()) == "application/pdf"
+    assert detect_type(b"%PDF-1.7 but never finished") is None
+    assert detect_type(b"GIF89a") is None
+    assert detect_type(b"") is None
+
+
+async def test_uploads_run_alongside_signalling(
+    office: Office, call: Connected, jpeg: bytes
+) -> None:
+    # The cabin keeps talking to the hub while a scan uploads: both are answered.
+    results = await asyncio.gather(
+        asyncio.to_thread(upload, office, call.call_id, "cabin", "scan", jpeg),
+        call.cabin.send(type="ping"),
+    )
+    assert results[0].status_code == 201
+    await call.cabin.expect("pong")

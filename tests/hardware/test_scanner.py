@@ -1,0 +1,323 @@
+"""The SANE scanner against SANE's real ``test`` backend: scans, feeder, faults, closing."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hardware.errors import (
+    ConfigurationError,
+    CoverOpen,
+    DeviceBusy,
+    DeviceIOError,
+    DeviceMissing,
+    HardwareError,
+    NoDocument,
+    PaperJam,
+)
+from hardware.health import DeviceState
+from hardware.scanner import (
+    Fault,
+    SaneTestDevice,
+    ScanMode,
+    ScannerConfig,
+    ScanOptions,
+    ScanSource,
+    open_scanner,
+)
+from hardware.scanner import sane_library
+from hardware.scanner.sane_backend import SaneScanner
+from hardware.scanner.sane_test import Picture, inject
+
+# Low resolutions keep the suite fast; 300 dpi belongs to bench/scan.py.
+A4_AT_50 = ScanOptions(resolution=50)
+SMALL = ScanOptions(resolution=25, width_mm=60, height_mm=40)
+
+
+@pytest.fixture
+def scan_device() -> Iterator[SaneTestDevice]:
+    with SaneTestDevice() as device:
+        yield device
+
+
+@pytest.fixture
+def scan_scanner(scan_device: SaneTestDevice) -> Iterator[SaneScanner]:
+    scanner = SaneScanner(scan_device.device_name)
+    yield scanner
+    scanner.close()
+
+
+def _wait_until_busy(scanner: SaneScanner) -> None:
+    for _ in range(500):
+        if scanner.status().busy:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the scan never started")
+
+
+def _slow(scanner: SaneScanner) -> ScanOptions:
+    """Options for a scan that takes seconds: the test backend waits between buffers."""
+    scanner.set_option("read_delay", True)
+    scanner.set_option("read_delay_duration", 200_000)
+    return ScanOptions(mode=ScanMode.GRAY, resolution=300)
+
+
+# --- scanning -----------------------------------------------------------------------------
+
+
+def test_colour_a4_scan(scan_scanner: SaneScanner) -> None:
+    result = scan_scanner.scan(A4_AT_50)
+    assert result.mode is ScanMode.COLOR
+    assert result.dpi == 50
+    assert result.image.shape == (584, 413, 3)
+    assert result.page_size_mm == pytest.approx((210, 297), abs=1.0)
+    # The colour pattern, not a blank page.
+    assert len(np.unique(result.image.reshape(-1, 3), axis=0)) > 4
+    assert bytes(result.jpeg[:2]) == b"\xff\xd8"
+    assert bytes(result.pdf[:5]) == b"%PDF-"
+
+
+def test_grey_and_line_art_scans(scan_scanner: SaneScanner) -> None:
+    grey = scan_scanner.scan(ScanOptions(mode=ScanMode.GRAY, resolution=50))
+    assert grey.image.ndim == 2
+    assert grey.image.shape == (584, 413)
+    lineart = scan_scanner.scan(ScanOptions(mode=ScanMode.LINEART, resolution=50))
+    assert lineart.mode is ScanMode.LINEART
+    assert set(np.unique(lineart.image)) <= {0, 255}
+
+
+def test_resolution_and_area_follow_the_options(scan_scanner: SaneScanner) -> None:
+    result = scan_scanner.scan(ScanOptions(resolution=100, width_mm=50.8, height_mm=25.4))
+    assert result.dpi == 100
+    assert result.image.shape[:2] == (100, 200)
+
+
+def test_area_larger_than_the_glass_is_clamped(scan_scanner: SaneScanner) -> None:
+    result = scan_scanner.scan(ScanOptions(resolution=25, width_mm=500, height_mm=100))
+    width_mm = result.page_size_mm[0]
+    assert width_mm == pytest.approx(360, abs=2)  # the test device's glass
+
+
+def test_feeder_batch_returns_every_page(scan_scanner: SaneScanner) -> None:
+    options = ScanOptions(resolution=25, source=ScanSource.ADF, width_mm=60, height_mm=40)
+    pages = scan_scanner.scan_batch(options)
+    assert len(pages) == 10  # the test backend's feeder holds ten sheets
+    assert all(page.image.shape[:2] == (39, 59) for page in pages)
+    assert scan_scanner.status().counters["pages"] == 10
+
+
+def test_flatbed_batch_is_the_one_page(scan_scanner: SaneScanner) -> None:
+    assert len(scan_scanner.scan_batch(SMALL)) == 1
+
+
+def test_first_device_is_used_when_none_is_named(scan_device: SaneTestDevice) -> None:
+    scanner = open_scanner(ScannerConfig(backend="sane"))
+    try:
+        status = scanner.status()
+        assert status.model == "Noname frontend-tester"
+        assert status.backend == "sane"
+        assert scanner.scan(SMALL).image.size
+    finally:
+        scanner.close()
+
+
+def test_status_lists_what_the_device_offers(scan_scanner: SaneScanner) -> None:
+    status = scan_scanner.status()
+    assert status.sources == (ScanSource.FLATBED, ScanSource.ADF)
+    assert status.modes == (ScanMode.COLOR, ScanMode.GRAY, ScanMode.LINEART)
+    assert status.resolutions == (1, 1200)
+    assert not status.busy
+
+
+# --- faults -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "code"),
+    [
+        (Fault.JAMMED, PaperJam, "jammed"),
+        (Fault.NO_DOCS, NoDocument, "no_document"),
+        (Fault.COVER_OPEN, CoverOpen, "cover_open"),
+        (Fault.IO_ERROR, DeviceIOError, "io"),
+        (Fault.DEVICE_BUSY, DeviceBusy, "busy"),
+        (Fault.INVAL, DeviceIOError, "io"),
+        (Fault.ACCESS_DENIED, DeviceIOError, "io"),
+    ],
+)
+def test_faults_become_hardware_errors(
+    scan_scanner: SaneScanner, fault: Fault, error: type[HardwareError], code: str
+) -> None:
+    inject(scan_scanner, fault)
+    with pytest.raises(error) as caught:
+        scan_scanner.scan(SMALL)
+    assert type(caught.value) is error
+    assert caught.value.code == code
+    assert caught.value.citizen_message("en")
+    assert caught.value.__cause__ is not None  # the SANE error, kept for the log
+    assert scan_scanner.status().counters["faults"] == 1
+    # Once the fault clears, the same scanner scans again.
+    inject(scan_scanner, Fault.NONE)
+    assert scan_scanner.scan(SMALL).image.size
+
+
+def test_jam_in_the_feeder(scan_scanner: SaneScanner) -> None:
+    inject(scan_scanner, Fault.JAMMED)
+    with pytest.raises(PaperJam):
+        scan_scanner.scan_batch(ScanOptions(resolution=25, source=ScanSource.ADF))
+
+
+def test_empty_feeder_is_no_document(scan_scanner: SaneScanner) -> None:
+    inject(scan_scanner, Fault.NO_DOCS)
+    with pytest.raises(NoDocument, match="feeder is empty"):
+        scan_scanner.scan_batch(ScanOptions(resolution=25, source=ScanSource.ADF))
+
+
+def test_fault_configured_for_the_simulator() -> None:
+    scanner = open_scanner(ScannerConfig(backend="simulator", fault=Fault.COVER_OPEN))
+    try:
+        with pytest.raises(CoverOpen):
+            scanner.scan(SMALL)
+        assert scanner.self_test().state is DeviceState.OK  # a status check does not scan
+    finally:
+        scanner.close()
+    assert "SANE_CONFIG_DIR" not in os.environ or not os.environ["SANE_CONFIG_DIR"].startswith(
+        "/tmp/cabina-sane-"
+    )
+
+
+# --- closing, busy, missing ---------------------------------------------------------------
+
+
+def test_closing_mid_scan_fails_the_scan_without_crashing(scan_scanner: SaneScanner) -> None:
+    options = _slow(scan_scanner)
+    outcome: list[BaseException | None] = []
+
+    def scan() -> None:
+        try:
+            scan_scanner.scan(options)
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=scan)
+    thread.start()
+    _wait_until_busy(scan_scanner)
+    time.sleep(0.3)  # into the reading of lines
+    scan_scanner.close()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], DeviceMissing)
+    assert "closed during the scan" in str(outcome[0])
+    health = scan_scanner.self_test()
+    assert (health.state, health.last_error) == (DeviceState.MISSING, "missing")
+    with pytest.raises(DeviceMissing):
+        scan_scanner.scan(SMALL)
+    # libsane was released: it can start again with another configuration.
+    with SaneTestDevice(picture=Picture.GRID) as other:
+        SaneScanner(other.device_name).close()
+
+
+def test_a_second_scan_while_scanning_is_busy(scan_scanner: SaneScanner) -> None:
+    options = _slow(scan_scanner)
+    thread = threading.Thread(target=lambda: pytest.raises(DeviceMissing, scan_scanner.scan, options))
+    thread.start()
+    _wait_until_busy(scan_scanner)
+    with pytest.raises(DeviceBusy):
+        scan_scanner.scan(SMALL)
+    with pytest.raises(DeviceBusy):
+        scan_scanner.set_option("read_delay", False)
+    assert scan_scanner.self_test().state is DeviceState.OK
+    scan_scanner.close()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def test_unknown_device_is_missing(scan_device: SaneTestDevice) -> None:
+    with pytest.raises(DeviceMissing, match="Invalid argument"):
+        SaneScanner("test:7")
+    # The failed open gave libsane back.
+    SaneScanner(scan_device.device_name).close()
+
+
+def test_self_test_reports_a_healthy_scanner(scan_scanner: SaneScanner) -> None:
+    scan_scanner.scan(SMALL)
+    health = scan_scanner.self_test()
+    assert (health.device, health.backend, health.state) == ("scanner", "sane", DeviceState.OK)
+    assert health.counters == {"pages": 1, "faults": 0}
+    scan_scanner.close()
+    scan_scanner.close()
+    assert scan_scanner.self_test().state is DeviceState.MISSING
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+def test_unknown_backend_names_the_known_ones() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        open_scanner(ScannerConfig(backend="twain"))
+    assert all(name in str(caught.value) for name in ("'twain'", "camera", "sane", "simulator"))
+
+
+def test_device_options_from_the_configuration(scan_device: SaneTestDevice) -> None:
+    cfg = ScannerConfig(backend="sane", device="test:0", options={"test-picture": "Solid white"})
+    scanner = open_scanner(cfg)
+    try:
+        assert scanner.scan(SMALL).image.min() == 255
+    finally:
+        scanner.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"lamp": True}, "'lamp'"), ({"mode": "Sepia"}, "'Sepia'"), ({"resolution": "high"}, "'high'")],
+)
+def test_bad_device_options_are_configuration_errors(
+    scan_device: SaneTestDevice, options: dict[str, str | bool], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        SaneScanner(scan_device.device_name, options=options)
+    SaneScanner(scan_device.device_name).close()  # nothing left open
+
+
+def test_changing_sane_config_dir_while_a_scanner_is_open_is_refused(
+    scan_scanner: SaneScanner,
+) -> None:
+    with SaneTestDevice() as other:
+        with pytest.raises(ConfigurationError, match="SANE_CONFIG_DIR"):
+            SaneScanner(other.device_name)
+    # The first scanner is untouched.
+    assert scan_scanner.scan(SMALL).image.size
+
+
+# --- the test device itself ---------------------------------------------------------------
+
+
+def test_test_device_sets_and_restores_sane_config_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SANE_CONFIG_DIR", "/etc/sane.d")
+    device = SaneTestDevice(fault=Fault.JAMMED)
+    directory = device.config_dir
+    assert os.environ["SANE_CONFIG_DIR"] == str(directory)
+    assert (directory / "dll.conf").read_text() == "test\n"
+    assert 'read-status-code "SANE_STATUS_JAMMED"' in (directory / "test.conf").read_text()
+    assert device.device_name == "test:0"
+    device.close()
+    device.close()
+    assert os.environ["SANE_CONFIG_DIR"] == "/etc/sane.d"
+    assert not Path(directory).exists()
+
+
+def test_list_devices_sees_the_test_device(scan_device: SaneTestDevice) -> None:
+    devices = sane_library.list_devices()
+    assert [d.name for d in devices] == ["test:0"]
+    assert devices[0].vendor == "Noname"
+
+
+def test_release_without_acquire_is_a_bug() -> None:
+    with pytest.raises(RuntimeError, match="nobody acquired"):
+        sane_library.release()

@@ -1,0 +1,266 @@
+"""Signalling against a served hub: bad input, credentials, and keeping a place across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+from collections.abc import Callable, Iterator
+from uuid import uuid4
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from support.peers import Peer, Place, open_peer
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from hub.app import create_app
+from hub.db import Database
+from hub.models import Role
+from hub.routes.users import create_user
+from hub.server import BackgroundHub
+from hub.settings import HubSettings
+
+ADMIN_PASSWORD = "admin-password-1"
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., HubSettings]) -> HubSettings:
+    """A hub on any free loopback port, with a small frame limit."""
+    return make_settings(host="127.0.0.1", port=0, max_message_bytes=4096, ring_timeout_s=5)
+
+
+@pytest.fixture
+def served(
+    settings: HubSettings, database: Database, fast_hasher: PasswordHasher
+) -> Iterator[tuple[BackgroundHub, FastAPI]]:
+    """The hub, served."""
+    app = create_app(settings, database=database, password_hasher=fast_hasher)
+    with BackgroundHub(settings, app) as hub:
+        yield hub, app
+
+
+@pytest.fixture
+def place(served: tuple[BackgroundHub, FastAPI]) -> Iterator[Place]:
+    """An admin signed in to the served hub."""
+    hub, app = served
+    create_user(
+        app.state.attention_log,
+        username="admin",
+        display_name="Admin",
+        password_hash=app.state.passwords.hash(ADMIN_PASSWORD),
+        role=Role.ADMIN,
+        now=app.state.clock(),
+        actor="hub",
+    )
+    with httpx.Client(base_url=hub.url, timeout=30) as client:
+        login = client.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        client.cookies.clear()
+        yield Place(client, {"Authorization": f"Bearer {login.json()['token']}"})
+
+
+async def _closed_with(url: str, headers: dict[str, str] | None) -> int | None:
+    async with connect(url, additional_headers=headers) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code
+
+
+def test_missing_wrong_and_revoked_credentials_are_closed_with_4401(
+    served: tuple[BackgroundHub, FastAPI], place: Place
+) -> None:
+    hub, _ = served
+    cabin_id, token = place.cabin(place.site())
+    cabin_url, agent_url = f"{hub.ws_url}/ws/cabin", f"{hub.ws_url}/ws/agent"
+    assert asyncio.run(_closed_with(cabin_url, None)) == 4401
+    assert asyncio.run(_closed_with(cabin_url, {"Authorization": "Bearer nope"})) == 4401
+    # A cabin's credential is not an agent's.
+    assert asyncio.run(_closed_with(agent_url, {"Authorization": f"Bearer {token}"})) == 4401
+
+    revoke = place.client.post(f"/api/cabins/{cabin_id}/revoke", headers=place.admin)
+    assert revoke.status_code in (200, 204), revoke.text
+    assert asyncio.run(_closed_with(cabin_url, {"Authorization": f"Bearer {token}"})) == 4401
+
+
+async def _bad_frames(hub: BackgroundHub, cabin_token: str, agent_token: str) -> None:
+    async with (
+        await open_peer(hub.ws_url, "/ws/cabin", cabin_token) as cabin,
+        await open_peer(hub.ws_url, "/ws/agent", agent_token) as agent,
+    ):
+        cases = [
+            ("{not json", "malformed"),
+            ("[1, 2, 3]", "malformed"),
+            (json.dumps({"type": "call.accept", "call_id": "c1"}), "unknown_type"),
+            (json.dumps({"type": "call.request", "call_id": "c1"}), "invalid"),
+            (json.dumps({"type": "ping", "v": 9}), "unsupported_version"),
+            (json.dumps({"type": "call.cancel", "call_id": "no-such-call"}), "unknown_call"),
+            (
+                json.dumps(
+                    {
+                        "type": "rtc.description",
+                        "call_id": "no-such-call",
+                        "description": {"type": "answer", "sdp": "v=0"},
+                    }
+                ),
+                "unknown_call",
+            ),
+        ]
+        for raw, code in cases:
+            await cabin.ws.send(raw)
+            error = await cabin.expect("error")
+            assert error["code"] == code, (raw, error)
+        # An agent answering a call that does not exist.
+        await agent.send(type="call.accept", call_id="ghost", ref="a1")
+        assert (await agent.expect("error", ref="a1"))["code"] == "unknown_call"
+        # After all that, both connections still work.
+        await cabin.send(type="ping", ts=1.5)
+        assert (await cabin.expect("pong"))["ts"] == 1.5
+        await agent.send(type="presence.set", state="available")
+        await agent.expect("presence", state="available")
+
+        # An oversized frame closes only that connection, with 1009, after an error.
+        await cabin.ws.send(json.dumps({"type": "ping", "pad": "x" * 5000}))
+        assert (await cabin.expect("error"))["code"] == "too_large"
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(cabin.ws.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        await agent.send(type="ping", ts=2.0)
+        assert (await agent.expect("pong"))["ts"] == 2.0
+        # A frame far beyond the limit is cut by the server itself, unread.
+        with pytest.raises(ConnectionClosed) as cut:
+            await agent.ws.send(json.dumps({"type": "ping", "pad": "x" * 40_000}))
+            await asyncio.wait_for(agent.ws.recv(), 10)
+        assert cut.value.rcvd is not None and cut.value.rcvd.code == 1009
+
+
+def test_bad_frames_get_typed_errors_and_leave_the_hub_up(
+    served: tuple[BackgroundHub, FastAPI], place: Place
+) -> None:
+    hub, app = served
+    _, cabin_token = place.cabin(place.site())
+    agent_token = place.agent("laia", ["ca"], ["padron"])
+    before = app.state.attention_log.verify().entries_checked
+    asyncio.run(_bad_frames(hub, cabin_token, agent_token))
+    # None of the refused messages reached the attention log.
+    assert app.state.attention_log.verify().entries_checked == before
+
+
+def test_a_waiting_cabin_is_told_when_the_office_is_closed(
+    served: tuple[BackgroundHub, FastAPI], place: Place
+) -> None:
+    hub, _ = served
+    # Open one hour a week, on the weekday two days from now: closed now, whenever this runs.
+    today = datetime.now(ZoneInfo("Europe/Madrid")).date()
+    opening_day = today + timedelta(days=2)
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    hours: dict[str, object] = {day: [] for day in days}
+    hours[days[opening_day.weekday()]] = ["09:00-10:00"]
+    _, token = place.cabin(place.site("OAC Gràcia", hours=hours))
+
+    async def ask() -> dict[str, object]:
+        async with await open_peer(hub.ws_url, "/ws/cabin", token) as cabin:
+            await cabin.send(
+                type="call.request",
+                call_id="c-closed",
+                attention_id=str(uuid4()),
+                service="padron",
+                language="es",
+            )
+            return await cabin.expect("service.closed")
+
+    closed = asyncio.run(ask())
+    opens_at = datetime.fromisoformat(str(closed["opens_at"]))
+    assert opens_at.astimezone(ZoneInfo("Europe/Madrid")).replace(tzinfo=None) == datetime(
+        opening_day.year, opening_day.month, opening_day.day, 9, 0
+    )
+
+
+async def _queue(
+    hub: BackgroundHub, token: str, call_id: str, **extra: object
+) -> tuple[Peer, dict[str, object]]:
+    cabin = await open_peer(hub.ws_url, "/ws/cabin", token)
+    await cabin.send(
+        type="call.request",
+        call_id=call_id,
+        attention_id=extra.pop("attention_id"),
+        service="padron",
+        language="ca",
+        **extra,
+    )
+    return cabin, await cabin.expect("queue.update", call_id=call_id)
+
+
+def test_a_waiting_cabin_keeps_its_place_across_a_hub_restart(
+    settings: HubSettings, database: Database, fast_hasher: PasswordHasher
+) -> None:
+    app = create_app(settings, database=database, password_hasher=fast_hasher)
+    hub = BackgroundHub(settings, app).start()
+    port = hub.port
+    create_user(
+        app.state.attention_log,
+        username="admin",
+        display_name="Admin",
+        password_hash=app.state.passwords.hash(ADMIN_PASSWORD),
+        role=Role.ADMIN,
+        now=app.state.clock(),
+        actor="hub",
+    )
+    with httpx.Client(base_url=hub.url, timeout=30) as client:
+        login = client.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        place = Place(client, {"Authorization": f"Bearer {login.json()['token']}"})
+        client.cookies.clear()
+        site = place.site()
+        _, early_token = place.cabin(site, "Cabina 1")
+        _, late_token = place.cabin(site, "Cabina 2")
+        agent_token = place.agent("laia", ["ca"], ["padron"])
+    early_attention, late_attention = str(uuid4()), str(uuid4())
+
+    async def before_restart() -> str:
+        early, first = await _queue(hub, early_token, "c-early", attention_id=early_attention)
+        late, second = await _queue(hub, late_token, "c-late", attention_id=late_attention)
+        assert (first["position"], second["position"]) == (1, 2)
+        await early.close()
+        await late.close()
+        return str(first["queued_at"])
+
+    early_queued_at = asyncio.run(before_restart())
+    hub.kill()
+
+    restarted = create_app(
+        settings.model_copy(update={"port": port}), database=database, password_hasher=fast_hasher
+    )
+    hub = BackgroundHub(settings.model_copy(update={"port": port}), restarted).start()
+    try:
+
+        async def after_restart() -> None:
+            # The later cabin happens to reconnect first; the earlier one re-presents its
+            # call with its original queue time and goes back in front.
+            late, again_late = await _queue(hub, late_token, "c-late", attention_id=late_attention)
+            assert again_late["position"] == 1
+            early, again_early = await _queue(
+                hub, early_token, "c-early", attention_id=early_attention, queued_at=early_queued_at
+            )
+            assert again_early["position"] == 1
+            await late.expect("queue.update", call_id="c-late", position=2)
+            async with await open_peer(hub.ws_url, "/ws/agent", agent_token) as agent:
+                await agent.send(type="presence.set", state="available")
+                ring = await agent.expect("call.ring")
+                assert ring["call_id"] == "c-early"
+            await early.close()
+            await late.close()
+
+        asyncio.run(after_restart())
+    finally:
+        hub.stop()
+    # The queue event was written once, though the call was presented twice.
+    timeline = restarted.state.attention_log.timeline(early_attention)
+    assert [entry.kind for entry in timeline].count("call.queued") == 1

@@ -1,0 +1,224 @@
+"""Shared fixtures for the kiosk tests: a manual clock, flows driven by it, a running hub.
+
+Fixtures stay generic (no screen, no device) so that flow, link and screen tests can all use
+them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+
+from cabina.config import load_settings
+from kiosk.flow import Flow, FlowConfig, HubLink
+
+
+@dataclass
+class ManualClock:
+    """A clock that moves only when told: ``monotonic`` seconds and a matching UTC ``now``."""
+
+    seconds: float = 1000.0
+    start: datetime = field(default_factory=lambda: datetime(2025, 3, 14, 9, 30, tzinfo=UTC))
+
+    def monotonic(self) -> float:
+        """Seconds, as :func:`time.monotonic` gives them."""
+        return self.seconds
+
+    def now(self) -> datetime:
+        """The wall-clock time matching :meth:`monotonic`."""
+        return self.start + timedelta(seconds=self.seconds - 1000.0)
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass."""
+        self.seconds += seconds
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A manual clock."""
+    return ManualClock()
+
+
+@pytest.fixture
+def make_flow(clock: ManualClock) -> Callable[..., Flow]:
+    """Build a flow on ``clock`` with predictable UUIDs; ``online`` says the hub is reachable."""
+
+    def build(config: FlowConfig | None = None, *, online: bool = True, pin: str = "") -> Flow:
+        counter = itertools.count(1)
+        flow = Flow(
+            config or FlowConfig(services=("general", "taxes")),
+            monotonic=clock.monotonic,
+            now=clock.now,
+            new_id=lambda: f"00000000-0000-4000-8000-{next(counter):012d}",
+            verify_pin=lambda typed: bool(pin) and typed == pin,
+        )
+        if online:
+            flow.dispatch(HubLink(online=True))
+        return flow
+
+    return build
+
+
+# --- a real hub -------------------------------------------------------------------------------
+
+HUB_SECRET = "kiosk-tests-secret-key-0123456789abcdef"
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RunningHub:
+    """A real hub (uvicorn in a thread) on a loopback port, with the demo data seeded.
+
+    :meth:`kill` and :meth:`start` restart it on the same port and data directory, as a
+    crashed hub restarted by systemd would come back.
+    """
+
+    def __init__(self, data_dir: Path, *, always_open: bool = True) -> None:
+        from hub.settings import HubSettings
+
+        self.settings = load_settings(
+            HubSettings,
+            None,
+            {
+                "data_dir": data_dir,
+                "secret_key": HUB_SECRET,
+                "cookie_secure": False,
+                "port": free_port(),
+                "heartbeat_interval_s": 1,
+            },
+        )
+        self.site_id, self.cabin_id, self.token = self._seed(always_open)
+        self._server: Any = None
+
+    def _database(self) -> Any:
+        from hub.db import Database
+
+        return Database(self.settings.effective_database_url)
+
+    def _seed(self, always_open: bool) -> tuple[int, int, str]:
+        from hub.attention_log import AttentionLog
+        from hub.demo_data import seed_demo
+        from hub.models import Site
+        from hub.security import Passwords
+
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        database = self._database()
+        try:
+            database.upgrade()
+            hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+            log = AttentionLog(database)
+            seed = seed_demo(log, Passwords(hasher), now=datetime.now(UTC))
+            if always_open:
+                # Tests run at any hour: the demo office's real hours would close it at night.
+                with database.write_transaction() as session:
+                    site = session.get(Site, seed.site_id)
+                    assert site is not None
+                    site.opening_hours = {"always": True}
+        finally:
+            database.dispose()
+        return seed.site_id, seed.cabin_id, seed.cabin_token
+
+    def add_cabin(self, name: str) -> tuple[int, str]:
+        """Another cabin at the demo site: its id and token."""
+        from sqlalchemy import select
+
+        from hub.attention_log import AttentionLog
+        from hub.models import User
+        from hub.routes.cabins import create_cabin
+
+        database = self._database()
+        try:
+            with database.session() as session:
+                admin = session.scalars(select(User).where(User.username == "admin")).one()
+            cabin, token = create_cabin(
+                AttentionLog(database),
+                name=name,
+                site_id=self.site_id,
+                serial=None,
+                now=datetime.now(UTC),
+                actor_id=admin.id,
+            )
+            return cabin.id, token
+        finally:
+            database.dispose()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    def start(self) -> RunningHub:
+        """Serve (again) on the same port and data directory."""
+        from hub.server import BackgroundHub
+
+        self._server = BackgroundHub(self.settings).start()
+        return self
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would."""
+        if self._server is not None:
+            self._server.kill()
+            self._server = None
+
+    def stop(self) -> None:
+        """Stop gracefully."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    @property
+    def ws_url(self) -> str:
+        """The cabins' WebSocket endpoint."""
+        return f"ws://127.0.0.1:{self.settings.port}/ws/cabin"
+
+    def cabin_events(self, cabin_id: int | None = None) -> list[tuple[str, str]]:
+        """``(event_id, kind)`` of every event a cabin is the actor of, in log order."""
+        from hub.attention_log import AttentionLog
+
+        database = self._database()
+        try:
+            entries = AttentionLog(database).entries(limit=100_000)
+            actor = f"cabin:{cabin_id or self.cabin_id}"
+            return [(e.event_id, e.kind) for e in entries if e.actor == actor]
+        finally:
+            database.dispose()
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[RunningHub]:
+    """A running hub with the demo site, agents and cabin."""
+    running = RunningHub(tmp_path / "hub").start()
+    yield running
+    running.stop()
+
+
+Waiter = Callable[[Callable[[], bool], str], Awaitable[None]]
+
+
+@pytest.fixture
+def eventually() -> Waiter:
+    """``await eventually(predicate, what)``: wait until it holds; fail naming ``what`` if it
+    never does (the generous limit only stops a broken test, it measures nothing)."""
+
+    async def wait(predicate: Callable[[], bool], what: str) -> None:
+        for _ in range(1200):
+            if predicate():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"Expected {what}, but it did not happen within a minute")
+
+    return wait
