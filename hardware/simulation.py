@@ -93,7 +93,9 @@ class SimulatedHardware:
         if self.faults.get("camera") == "missing":
             overrides["camera"] = {"backend": "file", "path": "/nonexistent/cabina-camera.mp4"}
         if self.faults.get("scanner") == "missing":
-            overrides["scanner"] = {"backend": "sane", "device": "cabina-unplugged:0"}
+            # The SANE test backend, asked for a device it does not have, answers as a real
+            # SANE backend does for an unplugged scanner.
+            overrides["scanner"] = {"backend": "simulator", "device": "cabina-unplugged:0"}
         if "handset" in wanted:
             overrides["handset"] = {
                 "backend": "simulator",

@@ -272,6 +272,10 @@ class AttentionLog:
                         return VerifyReport(False, checked, entry.seq, entry.event_id, reason)
                     checked += 1
                     prev_hash = entry.hash
+            except (ValueError, TypeError):
+                # A value changed into something its column cannot even read back: find which.
+                rows.close()
+                return _unreadable(session, after=checked, limit=head.seq)
             finally:
                 rows.close()  # PostgreSQL streams through a server-side cursor
             if checked != head.seq or prev_hash != head.hash:
@@ -284,6 +288,23 @@ class AttentionLog:
                     f"but it ends at seq {checked}",
                 )
         return VerifyReport(True, checked)
+
+
+def _unreadable(session: Session, *, after: int, limit: int) -> VerifyReport:
+    """Read entries one by one after seq ``after`` to report the first that cannot be read."""
+    seqs = session.scalars(
+        select(LogEntry.seq)
+        .where(LogEntry.seq > after, LogEntry.seq <= limit)
+        .order_by(LogEntry.seq)
+    ).all()
+    for seq in seqs:
+        try:
+            session.execute(select(LogEntry).where(LogEntry.seq == seq)).scalar_one()
+        except (ValueError, TypeError) as exc:
+            event_id = session.scalar(select(LogEntry.event_id).where(LogEntry.seq == seq))
+            reason = f"Expected every field of the entry to be readable, but {exc}"
+            return VerifyReport(False, after, seq, event_id, reason)
+    return VerifyReport(False, after, None, None, "Expected readable entries, but one was not")
 
 
 def _problem(entry: LogEntry, *, expected_seq: int, prev_hash: str) -> str | None:

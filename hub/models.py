@@ -6,6 +6,8 @@ digests. The migration in ``hub/migrations/versions`` creates exactly these tabl
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -271,3 +273,17 @@ class LogHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int]
     hash: Mapped[str] = mapped_column(String(64))
+
+
+def all_tables() -> MetaData:
+    """Every table of the hub: imports each module named ``models`` or ``*_models`` first.
+
+    Other packages of the hub keep their tables in such modules on this :class:`Base`; Alembic
+    and the tests need all of them, whatever this process happened to import so far.
+    """
+    import hub
+
+    for module in pkgutil.walk_packages(hub.__path__, "hub."):
+        if module.name.rpartition(".")[2].endswith("models"):
+            importlib.import_module(module.name)
+    return Base.metadata

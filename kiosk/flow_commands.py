@@ -17,20 +17,12 @@ from hub import protocol as p
 from hub.events import EventKind
 from kiosk.session import Session
 
+# fmt: off
 __all__ = [
-    "CancelStep",
-    "Command",
-    "EraseCitizenData",
-    "LoadInformation",
-    "PrepareStep",
-    "PrintTicket",
-    "RecordEvent",
-    "RunStep",
-    "SendToHub",
-    "SetMute",
-    "StartCall",
-    "StopCall",
+    "CancelStep", "Command", "EraseCitizenData", "LoadInformation", "PrepareStep",
+    "PrintTicket", "RecordEvent", "RunStep", "SendToHub", "SetMute", "StartCall", "StopCall",
 ]
+# fmt: on
 
 
 @dataclass(frozen=True, slots=True)

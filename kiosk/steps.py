@@ -191,8 +191,9 @@ class StepRunner:
             result.wipe()
 
     async def _print_a4(self, request: p.StepRequest) -> str | None:
+        document_id = self._document_id(request)
         printer = self._device("a4_printer")
-        pdf = await self._pdf(self._document_id(request))
+        pdf = await self._pdf(document_id)
         try:
             self._update(request, "progress", progress=0.3)
             await asyncio.to_thread(
@@ -206,8 +207,8 @@ class StepRunner:
         printer = self._device("receipt_printer")
         params = request.params
         ticket = Ticket(
-            header=(TicketLine(str(params.get("title", "")), bold=True, align=Align.CENTER),),
-            body=tuple(TicketLine(line) for line in str(params.get("text", "")).splitlines()),
+            header=(_line(str(params.get("title", "")), bold=True, align=Align.CENTER),),
+            body=tuple(_line(line) for line in str(params.get("text", "")).splitlines()),
             qr=str(params["qr"]) if params.get("qr") else None,
         )
         await asyncio.to_thread(printer.print_ticket, ticket)
@@ -345,20 +346,28 @@ async def fetch_site(http: httpx.AsyncClient, *, hub_url: str, token: str) -> Si
     )
 
 
+#: Typography that receipt printers' code pages lack, and what to print instead.
+_PLAIN = str.maketrans({"–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "..."})
+
+
+def _line(text: str, **style: Any) -> TicketLine:
+    return TicketLine(text.translate(_PLAIN), **style)
+
+
 def information_ticket(
     site: SiteInformation, lang: str, opens_at: datetime | None = None
 ) -> Ticket:
     """The ticket a citizen takes away: the office, its address and hours, in ``lang``."""
-    body = [TicketLine(texts.tr(texts.ADDRESS, lang), bold=True), TicketLine(site.address)]
-    body.append(TicketLine(texts.tr(texts.OPENING_HOURS, lang), bold=True))
-    body += [TicketLine(line) for line in texts.opening_hours_lines(site.opening_hours, lang)]
+    body = [_line(texts.tr(texts.ADDRESS, lang), bold=True), _line(site.address)]
+    body.append(_line(texts.tr(texts.OPENING_HOURS, lang), bold=True))
+    body += [_line(line) for line in texts.opening_hours_lines(site.opening_hours, lang)]
     if opens_at is not None:
-        body.append(TicketLine(texts.opens_text(opens_at, lang, site.timezone), bold=True))
+        body.append(_line(texts.opens_text(opens_at, lang, site.timezone), bold=True))
     return Ticket(
         header=(
-            TicketLine(texts.tr(texts.TICKET_TITLE, lang), bold=True, align=Align.CENTER),
-            TicketLine(site.name, align=Align.CENTER),
+            _line(texts.tr(texts.TICKET_TITLE, lang), bold=True, align=Align.CENTER),
+            _line(site.name, align=Align.CENTER),
         ),
         body=tuple(body),
-        footer=(TicketLine(texts.tr(texts.TICKET_THANKS, lang), align=Align.CENTER),),
+        footer=(_line(texts.tr(texts.TICKET_THANKS, lang), align=Align.CENTER),),
     )

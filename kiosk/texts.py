@@ -175,6 +175,7 @@ TICKET_TITLE = _("Opening hours and addresses")
 TICKET_THANKS = _("Thank you for visiting us.")
 CLOSED_DAY = _("Closed")
 HOLIDAYS_CLOSED = _("Closed on public holidays.")
+OPEN_ALL_DAY = _("Open all day")
 ADDRESS = _("Address")
 OPENING_HOURS = _("Opening hours")
 _DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -274,9 +275,13 @@ def opening_hours_lines(hours: Mapping[str, Sequence[str]], lang: str) -> list[s
     names = get_day_names("wide", locale=babel_locale(lang))
     lines = []
     for index, key in enumerate(_DAY_KEYS):
-        spans = [span.replace("-", "–") for span in hours.get(key, [])]
+        if hours.get("always"):
+            said = tr(OPEN_ALL_DAY, lang)
+        else:
+            spans = [span.replace("-", "–") for span in hours.get(key, [])]
+            said = ", ".join(spans) or tr(CLOSED_DAY, lang)
         day = names[index]
-        lines.append(f"{day[:1].upper()}{day[1:]}: {', '.join(spans) or tr(CLOSED_DAY, lang)}")
+        lines.append(f"{day[:1].upper()}{day[1:]}: {said}")
     if hours.get("holidays"):
         lines.append(tr(HOLIDAYS_CLOSED, lang))
     return lines

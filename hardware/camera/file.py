@@ -67,7 +67,12 @@ class FileCamera:
         return capture
 
     def _next_raw(self) -> Frame | None:
-        ok, frame = self._capture.read()
+        try:
+            ok, frame = self._capture.read()
+        except self._cv2.error as exc:
+            raise DeviceIOError(
+                f"Expected a frame from {self._path}, but OpenCV failed: {exc}", device="camera"
+            ) from exc
         return frame if ok and frame is not None else None
 
     @property

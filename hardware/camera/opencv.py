@@ -114,7 +114,13 @@ class OpenCVCamera:
         with self._lock:
             if self._closed:
                 raise DeviceMissing(f"Camera {self._device!r} is closed", device="camera")
-            ok, frame = self._capture.read()
+            try:
+                ok, frame = self._capture.read()
+            except self._cv2.error as exc:
+                raise DeviceIOError(
+                    f"Expected a frame from camera {self._device!r}, but OpenCV failed: {exc}",
+                    device="camera",
+                ) from exc
         if not ok or frame is None:
             raise DeviceIOError(
                 f"Expected a frame from camera {self._device!r}, but it sent none",

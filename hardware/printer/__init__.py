@@ -3,7 +3,7 @@
 ::
 
     open_receipt_printer(ReceiptPrinterConfig)      backend: usb | serial | network | simulator
-        → ReceiptPrinter  (escpos_backend.EscposReceiptPrinter, python-escpos connections)
+        → ReceiptPrinter  (escpos_backend.EscposReceiptPrinter on escpos_connection's objects)
     open_a4_printer(A4PrinterConfig)                backend: ipp | cups | simulator
         → A4Printer       (ipp_printer.IppA4Printer, cups_printer.CupsA4Printer)
 
@@ -53,7 +53,7 @@ def open_receipt_printer(cfg: ReceiptPrinterConfig) -> ReceiptPrinter:
             f"Expected a receipt printer backend ({', '.join(RECEIPT_BACKENDS)}), "
             f"but got {cfg.backend!r}"
         )
-    from hardware.printer.escpos_backend import open_escpos_printer
+    from hardware.printer.escpos_connection import open_escpos_printer
 
     return open_escpos_printer(cfg)
 

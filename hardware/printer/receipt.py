@@ -9,6 +9,7 @@ from hardware.errors import (
     CoverOpen,
     DeviceBusy,
     DeviceIOError,
+    DeviceMissing,
     HardwareError,
     OutOfPaper,
     PaperJam,
@@ -83,7 +84,5 @@ def health_from_status(
 
 def health_from_error(backend: str, exc: HardwareError, counters: dict[str, int]) -> DeviceHealth:
     """The health of a printer whose status query failed with ``exc``."""
-    from hardware.errors import DeviceMissing
-
     state = DeviceState.MISSING if isinstance(exc, DeviceMissing) else DeviceState.FAULT
     return DeviceHealth(DEVICE, backend, state, PaperLevel.UNKNOWN, exc.code, dict(counters))

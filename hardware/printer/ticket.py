@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 #: The largest character magnification ESC/POS printers accept (GS ! n).
 MAX_MAGNIFICATION = 8
@@ -57,7 +57,7 @@ class Ticket:
     qr: str | None = None  # payload, e.g. a verification URL
     footer: tuple[TicketLine, ...] = ()
     cut: bool = True
-    qr_module_size: int = field(default=6)  # printer dots per QR module, 1–16
+    qr_module_size: int = 6  # printer dots per QR module, 1–16
 
     def __post_init__(self) -> None:
         if self.qr is not None:

@@ -15,7 +15,7 @@ JPEG and a PDF by :mod:`hardware.scanner.postprocess`. Faults raise the errors o
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hardware.camera import CameraConfig
 from hardware.camera.base import Camera
@@ -28,7 +28,7 @@ from hardware.scanner.base import (
     ScanResult,
     ScanSource,
 )
-from hardware.scanner.sane_test import Fault, SaneTestDevice
+from hardware.scanner.sane_test import FAULT_BY_CODE, Fault, SaneTestDevice
 
 __all__ = [
     "SCANNER_BACKENDS",
@@ -55,16 +55,23 @@ class ScannerConfig(BaseModel):
     backend: str
     required: bool = True
     #: ``sane``: the SANE device name (``scanimage -L`` lists them); None takes the first.
+    #: ``simulator``: ``test:0`` unless set (another name rehearses an unplugged scanner).
     device: str | None = None
     #: ``sane`` and ``simulator``: device-specific SANE options set when the scanner opens.
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    #: ``simulator``: a fault every scan reports, to rehearse what the citizen sees.
+    #: ``simulator``: a fault every scan reports, to rehearse what the citizen sees; an error
+    #: code ("jammed", "no_document", "cover_open", "io", "busy") or a SANE status name.
     fault: Fault = Fault.NONE
     #: ``camera``: the camera to open when the cabin does not share its own.
     camera: CameraConfig | None = None
     #: ``camera``: the paper's long side, which sizes the PDF of a photographed page.
     long_side_mm: float = Field(default=297.0, gt=0, le=1000)
     jpeg_quality: int = Field(default=80, ge=10, le=100)
+
+    @field_validator("fault", mode="before")
+    @classmethod
+    def _fault_from_code(cls, value: object) -> object:
+        return FAULT_BY_CODE.get(value, value) if isinstance(value, str) else value
 
 
 def open_scanner(cfg: ScannerConfig, *, camera: Camera | None = None) -> Scanner:
@@ -79,7 +86,7 @@ def open_scanner(cfg: ScannerConfig, *, camera: Camera | None = None) -> Scanner
         test_device = SaneTestDevice(fault=cfg.fault)
         try:
             return SaneScanner(
-                test_device.device_name,
+                cfg.device or test_device.device_name,
                 backend="simulator",
                 options=cfg.options,
                 jpeg_quality=cfg.jpeg_quality,

@@ -63,7 +63,16 @@ class ScanOptions:
 class ScanResult:
     """One scanned page: the image and what the agent receives (JPEG and PDF), all in memory."""
 
-    __slots__ = ("_image", "_jpeg", "_pdf", "dpi", "mode", "page_found", "skew_degrees")
+    __slots__ = (
+        "_image",
+        "_jpeg",
+        "_pdf",
+        "dpi",
+        "mode",
+        "page_found",
+        "process_seconds",
+        "skew_degrees",
+    )
 
     def __init__(
         self,
@@ -75,6 +84,7 @@ class ScanResult:
         mode: ScanMode,
         page_found: bool,
         skew_degrees: float,
+        process_seconds: float = 0.0,
     ) -> None:
         self._image = image
         self._jpeg = jpeg
@@ -83,6 +93,7 @@ class ScanResult:
         self.mode = mode
         self.page_found = page_found  # whether the page's edges were found and cropped to
         self.skew_degrees = skew_degrees  # the rotation that was corrected
+        self.process_seconds = process_seconds  # post-processing time, for telemetry
 
     @property
     def image(self) -> Image:

@@ -28,7 +28,7 @@ from hardware.errors import (
     NoDocument,
 )
 from hardware.health import DeviceHealth
-from hardware.scanner import postprocess, sane_library
+from hardware.scanner import postprocess, sane_library, sane_options
 from hardware.scanner.base import (
     Image,
     ScanMode,
@@ -42,22 +42,6 @@ from hardware.scanner.base import (
 logger = logging.getLogger(__name__)
 
 BACKEND = "sane"
-
-# What backends call each mode and source (compared case-insensitively).
-_MODE_NAMES: dict[ScanMode, tuple[str, ...]] = {
-    ScanMode.COLOR: ("color", "colour", "24bit color", "rgb"),
-    ScanMode.GRAY: ("gray", "grey", "true gray", "8bit gray", "grayscale"),
-    ScanMode.LINEART: ("lineart", "binary", "black & white", "monochrome"),
-}
-_SOURCE_NAMES: dict[ScanSource, tuple[str, ...]] = {
-    ScanSource.FLATBED: ("flatbed", "normal", "platen", "document table"),
-    ScanSource.ADF: ("automatic document feeder", "adf", "adf front", "document feeder"),
-}
-
-
-def _pick(offered: list[str], wanted: tuple[str, ...]) -> str | None:
-    by_name = {name.lower(): name for name in offered}
-    return next((by_name[name] for name in wanted if name in by_name), None)
 
 
 class SaneScanner:
@@ -181,62 +165,6 @@ class SaneScanner:
             self._cancelled = True
             self._dev.cancel()
 
-    def _configure(self, options: ScanOptions) -> ScanMode:
-        """Set source, mode, resolution and area; returns the mode to produce in software."""
-        opt = self._dev.opt
-        if "source" in opt and isinstance(opt["source"].constraint, list):
-            source = _pick(opt["source"].constraint, _SOURCE_NAMES[options.source])
-            if source is None:
-                raise ConfigurationError(
-                    f"Expected scanner {self._model} to offer the {options.source.value} source, "
-                    f"but it offers {', '.join(opt['source'].constraint)}",
-                    device="scanner",
-                )
-            self._set("source", source)
-        elif options.source is ScanSource.ADF:
-            raise ConfigurationError(
-                f"Expected a document feeder on scanner {self._model}, but it has none",
-                device="scanner",
-            )
-        modes = opt["mode"].constraint if "mode" in opt else None
-        if isinstance(modes, list):
-            mode = _pick(modes, _MODE_NAMES[options.mode])
-            # No line art on the device: scan grey and threshold it here.
-            if mode is None and options.mode is ScanMode.LINEART:
-                mode = _pick(modes, _MODE_NAMES[ScanMode.GRAY])
-            if mode is None:
-                raise ConfigurationError(
-                    f"Expected scanner {self._model} to offer {options.mode.value} mode, "
-                    f"but it offers {', '.join(modes)}",
-                    device="scanner",
-                )
-            self._set("mode", mode)
-        if "resolution" in self._dev.opt:
-            self._set("resolution", self._nearest_resolution(options.resolution))
-        self._set_area(options.width_mm, options.height_mm)
-        return options.mode
-
-    def _nearest_resolution(self, wanted: int) -> int | float:
-        option = self._dev.opt["resolution"]
-        constraint = option.constraint
-        if isinstance(constraint, list) and constraint:
-            return min(constraint, key=lambda dpi: abs(dpi - wanted))  # type: ignore[no-any-return]
-        if isinstance(constraint, tuple):
-            low, high, _ = constraint
-            return min(max(wanted, low), high)  # type: ignore[no-any-return]
-        return wanted
-
-    def _set_area(self, width_mm: float, height_mm: float) -> None:
-        opt = self._dev.opt
-        for name, value in (("tl_x", 0.0), ("tl_y", 0.0), ("br_x", width_mm), ("br_y", height_mm)):
-            if name not in opt:
-                continue
-            constraint = opt[name].constraint
-            if isinstance(constraint, tuple):
-                value = min(max(value, constraint[0]), constraint[1])
-            fixed = opt[name].type == self._sane._sane.TYPE_FIXED
-            self._set(name, float(value) if fixed else round(value))
-
     def _dpi(self, wanted: int) -> float:
         try:
             return float(self._dev.resolution)
@@ -280,13 +208,13 @@ class SaneScanner:
     def scan(self, options: ScanOptions) -> ScanResult:
         """Scan one page from the chosen source."""
         with self._session():
-            mode = self._configure(options)
+            sane_options.configure(self._dev, options, self._set, model=self._model)
             dpi = self._dpi(options.resolution)
             self._check_not_closing()
             image = self._read_page()
             with self._lock:
                 self._pages += 1
-        return self._process(image, mode, dpi)
+        return self._process(image, options.mode, dpi)
 
     def scan_batch(self, options: ScanOptions) -> list[ScanResult]:
         """Every page in the feeder (ADF), or the one page on the glass."""
@@ -294,7 +222,7 @@ class SaneScanner:
             return [self.scan(options)]
         images: list[Image] = []
         with self._session():
-            mode = self._configure(options)
+            sane_options.configure(self._dev, options, self._set, model=self._model)
             dpi = self._dpi(options.resolution)
             pages = self._dev.multi_scan()
             try:
@@ -308,12 +236,13 @@ class SaneScanner:
                         raise sane_library.translate(exc) from exc
                     images.append(self._as_image(np.asarray(picture)))
             finally:
+                del pages  # its finaliser would cancel later, perhaps after the handle closed
                 self._dev.cancel()
             if not images:
                 raise NoDocument("The document feeder is empty", device="scanner")
             with self._lock:
                 self._pages += len(images)
-        return [self._process(image, mode, dpi) for image in images]
+        return [self._process(image, options.mode, dpi) for image in images]
 
     def _process(self, image: Image, mode: ScanMode, dpi: float) -> ScanResult:
         # The glass is the page: no edge finding, so an A4 scan stays exactly A4.
@@ -326,35 +255,15 @@ class SaneScanner:
         with self._lock:
             if self._closed:
                 raise DeviceMissing("The scanner is closed", device="scanner")
-            opt = self._dev.opt
-            offered_sources = opt["source"].constraint if "source" in opt else ["flatbed"]
-            offered_modes = opt["mode"].constraint if "mode" in opt else []
-            sources = tuple(
-                s for s in ScanSource if _pick(list(offered_sources), _SOURCE_NAMES[s]) is not None
-            )
-            modes = tuple(m for m in ScanMode if _pick(list(offered_modes), _MODE_NAMES[m]))
-            if ScanMode.GRAY in modes and ScanMode.LINEART not in modes:
-                modes += (ScanMode.LINEART,)  # thresholded in software
-            resolutions = self._resolution_range()
             return ScannerStatus(
                 backend=self._backend,
                 model=self._model,
                 busy=self._busy,
-                sources=sources,
-                modes=modes,
-                resolutions=resolutions,
+                sources=sane_options.offered_sources(self._dev),
+                modes=sane_options.offered_modes(self._dev),
+                resolutions=sane_options.resolution_range(self._dev),
                 counters={"pages": self._pages, "faults": self._faults},
             )
-
-    def _resolution_range(self) -> tuple[int, int]:
-        if "resolution" not in self._dev.opt:
-            return (0, 0)
-        constraint = self._dev.opt["resolution"].constraint
-        if isinstance(constraint, list) and constraint:
-            return (round(min(constraint)), round(max(constraint)))
-        if isinstance(constraint, tuple):
-            return (round(constraint[0]), round(constraint[1]))
-        return (0, 0)
 
     def self_test(self) -> DeviceHealth:
         """Ask the device for its scan parameters; never raises."""

@@ -1,15 +1,17 @@
 """The process's one libsane: when to initialise and exit it, and what its errors mean.
 
-libsane keeps one global state per process. ``sane.init()`` reads ``SANE_CONFIG_DIR`` (which
-``dll.conf`` lists the backends, and each backend's own ``.conf``) at that moment and not
-again; ``sane.exit()`` frees every open device behind the backs of their handles, so using
-one afterwards crashes the process. Hence the rules this module enforces:
+libsane keeps one global state per process, and ``SANE_CONFIG_DIR`` is read when
+``sane.init()`` runs: the ``dll`` meta-backend takes ``dll.conf`` (which backends to load)
+from the directory of the *first* ``sane.init()`` in the process and keeps that path until
+the process ends, while each backend re-reads its own ``.conf`` at every ``sane.init()``.
+``sane.exit()`` frees every open device behind the backs of their handles, so using one
+afterwards crashes the process. Hence the rules this module enforces:
 
 - every user calls :func:`acquire` before touching SANE and :func:`release` when done; the
   first acquire initialises the library and the last release exits it;
-- ``SANE_CONFIG_DIR`` is read at the first acquire; asking for the library again while it is
-  in use with a different ``SANE_CONFIG_DIR`` is refused (``ConfigurationError``) instead of
-  silently scanning with the old configuration — close the open scanners first;
+- set ``SANE_CONFIG_DIR`` before the first acquire and keep it for the life of the process:
+  an acquire under another ``SANE_CONFIG_DIR`` is refused (``ConfigurationError``) instead
+  of silently scanning with the old configuration;
 - a scan in progress is never closed under its feet (see :mod:`hardware.scanner.sane_backend`).
 
 This is the package's one piece of module-level state, because libsane's is.
@@ -78,16 +80,18 @@ class _Library:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._users = 0
-        self._config_dir: str | None = None
+        self._started = False
+        self._config_dir: str | None = None  # of the process's first sane.init()
         self._module: ModuleType | None = None
 
     def acquire(self) -> ModuleType:
         config_dir = os.environ.get("SANE_CONFIG_DIR")
         with self._lock:
-            if self._users and config_dir != self._config_dir:
+            if self._started and config_dir != self._config_dir:
                 raise ConfigurationError(
-                    f"Expected SANE_CONFIG_DIR={self._config_dir!r} while scanners are open, "
-                    f"but got {config_dir!r}; close the open scanners first",
+                    f"Expected SANE_CONFIG_DIR={self._config_dir!r}, as when libsane first "
+                    f"started in this process, but got {config_dir!r}: libsane reads dll.conf "
+                    "from the first one only",
                     device="scanner",
                 )
             if self._users == 0:
@@ -97,7 +101,7 @@ class _Library:
                 except module._sane.error as exc:
                     raise translate(exc) from exc
                 logger.debug("libsane initialised (SANE_CONFIG_DIR=%s)", config_dir)
-                self._module, self._config_dir = module, config_dir
+                self._module, self._config_dir, self._started = module, config_dir, True
             self._users += 1
             assert self._module is not None
             return self._module

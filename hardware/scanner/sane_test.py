@@ -3,8 +3,11 @@
 :class:`SaneTestDevice` writes a throwaway SANE configuration (``dll.conf`` naming only the
 ``test`` backend, and a ``test.conf``) and points ``SANE_CONFIG_DIR`` at it, so the demo, a
 technician's laptop and the tests scan from ``test:0`` without editing ``/etc/sane.d``.
-libsane reads ``SANE_CONFIG_DIR`` when it initialises, so open the device *before* opening a
-scanner, and close the scanner before the device::
+libsane reads ``SANE_CONFIG_DIR`` when it initialises, and takes ``dll.conf`` from the first
+directory a process uses for as long as it runs (see :mod:`hardware.scanner.sane_library`).
+So the configuration lives at one path per process (:func:`default_directory`), rewritten by
+each device and removed when it closes; open the device *before* opening a scanner, and
+close the scanner before the device::
 
     with SaneTestDevice() as device:
         scanner = SaneScanner(device.device_name)
@@ -27,6 +30,8 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
+
+from hardware.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from hardware.scanner.sane_backend import SaneScanner
@@ -53,6 +58,16 @@ class Fault(enum.StrEnum):
     NO_MEM = "SANE_STATUS_NO_MEM"
     ACCESS_DENIED = "SANE_STATUS_ACCESS_DENIED"
     UNSUPPORTED = "SANE_STATUS_UNSUPPORTED"
+
+
+#: Faults by the error code they end in (hardware.errors), for configuration and the CLI.
+FAULT_BY_CODE: dict[str, Fault] = {
+    "jammed": Fault.JAMMED,
+    "no_document": Fault.NO_DOCS,
+    "cover_open": Fault.COVER_OPEN,
+    "io": Fault.IO_ERROR,
+    "busy": Fault.DEVICE_BUSY,
+}
 
 
 class Picture(enum.StrEnum):
@@ -89,6 +104,22 @@ def _test_conf(fault: Fault, picture: Picture) -> str:
     )
 
 
+def default_directory() -> Path:
+    """This process's SANE configuration directory for the test backend."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return Path(base) / f"cabina-sane-{os.getuid()}-{os.getpid()}"
+
+
+def _make_private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, exist_ok=True)
+    # The name is predictable: make sure nobody else planted it (or a symlink) first.
+    info = path.lstat()
+    if not path.is_dir() or path.is_symlink() or info.st_uid != os.getuid():
+        raise ConfigurationError(
+            f"Expected {path} to be a directory of this user, but it is not", device="scanner"
+        )
+
+
 class SaneTestDevice:
     """A SANE configuration with the ``test`` backend; ``SANE_CONFIG_DIR`` points at it."""
 
@@ -97,8 +128,16 @@ class SaneTestDevice:
         *,
         fault: Fault = Fault.NONE,
         picture: Picture = Picture.COLOR_PATTERN,
+        directory: Path | None = None,
     ) -> None:
-        self._dir = Path(tempfile.mkdtemp(prefix="cabina-sane-"))
+        self._dir = directory if directory is not None else default_directory()
+        if os.environ.get("SANE_CONFIG_DIR") == str(self._dir):
+            raise ConfigurationError(
+                f"Expected one simulated scanner configuration at a time, but {self._dir} "
+                "is in use",
+                device="scanner",
+            )
+        _make_private_dir(self._dir)
         (self._dir / "dll.conf").write_text("test\n", encoding="ascii")
         (self._dir / "test.conf").write_text(_test_conf(fault, picture), encoding="ascii")
         self._previous = os.environ.get("SANE_CONFIG_DIR")

@@ -9,13 +9,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from hub.models import Base
+from hub.models import all_tables
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=all_tables(),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

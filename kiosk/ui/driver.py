@@ -20,6 +20,7 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 T = TypeVar("T")
+_MOVES_PER_SEGMENT = 6
 _touch_ids = itertools.count(1)
 
 
@@ -145,10 +146,14 @@ class UiDriver:
         window = EventLoop.window
         finger = _Finger(*at(*path[0]))
         EventLoop.post_dispatch_input("begin", finger)
-        for fx, fy in path[1:]:
-            x, y = at(fx, fy)
-            finger.move({"sx": x / max(window.width - 1, 1), "sy": y / max(window.height - 1, 1)})
-            EventLoop.post_dispatch_input("update", finger)
+        # A finger reports many small moves, not one jump per corner of the path.
+        for (fx0, fy0), (fx1, fy1) in itertools.pairwise(path):
+            for step in range(1, _MOVES_PER_SEGMENT + 1):
+                t = step / _MOVES_PER_SEGMENT
+                x, y = at(fx0 + (fx1 - fx0) * t, fy0 + (fy1 - fy0) * t)
+                sx, sy = x / max(window.width - 1, 1), y / max(window.height - 1, 1)
+                finger.move({"sx": sx, "sy": sy})
+                EventLoop.post_dispatch_input("update", finger)
             await asyncio.sleep(0)
         EventLoop.post_dispatch_input("end", finger)
         await next_frame()

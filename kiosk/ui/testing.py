@@ -35,6 +35,8 @@ def _command(module_file: str | Path, function: str) -> list[str]:
 
 def _environment(extra: Mapping[str, str] | None) -> dict[str, str]:
     env = dict(os.environ)
+    # The child imports what this process can (a test runner adds its own folders).
+    env["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
     env.update(extra or {})
     return env
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.clock import Clock
+from kivy.input.motionevent import MotionEvent
 from kivy.metrics import dp
 from kivy.properties import (
     BooleanProperty,
@@ -78,6 +79,24 @@ class Body(Label):  # type: ignore[misc]
 
 class Card(BoxLayout):  # type: ignore[misc]
     """A panel on the surface colour with a border."""
+
+
+class Reveal(BoxLayout):  # type: ignore[misc]
+    """A box shown or taken away whole: hidden, it takes no room and no touches."""
+
+    shown = BooleanProperty(True)
+
+    def on_touch_down(self, touch: MotionEvent) -> bool:
+        """Hidden content presses nothing, even where it would overflow."""
+        return bool(self.shown and super().on_touch_down(touch))
+
+    def on_touch_move(self, touch: MotionEvent) -> bool:
+        """As :meth:`on_touch_down`."""
+        return bool(self.shown and super().on_touch_move(touch))
+
+    def on_touch_up(self, touch: MotionEvent) -> bool:
+        """As :meth:`on_touch_down`."""
+        return bool(self.shown and super().on_touch_up(touch))
 
 
 class BusyRing(Widget):  # type: ignore[misc]

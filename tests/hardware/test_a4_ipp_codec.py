@@ -11,7 +11,9 @@ from hardware.printer.ipp import Attr, IppDecodeError, decode_response, encode_r
 
 
 def attr(tag: int, name: str, value: bytes) -> bytes:
-    return struct.pack(">BH", tag, len(name)) + name.encode() + struct.pack(">H", len(value)) + value
+    return (
+        struct.pack(">BH", tag, len(name)) + name.encode() + struct.pack(">H", len(value)) + value
+    )
 
 
 def response(status: int, request_id: int, body: bytes) -> bytes:
@@ -101,7 +103,10 @@ def test_an_error_status_is_named() -> None:
         (struct.pack(">BBHI", 1, 1, 0, 1) + b"\x04" + attr(0x21, "n", b"\x01") + b"\x03", "4-byte"),
         (struct.pack(">BBHI", 1, 1, 0, 1) + b"\x01", "more byte"),
         (
-            struct.pack(">BBHI", 1, 1, 0, 1) + b"\x04" + attr(0x34, "c", b"") + attr(0x44, "", b"v"),
+            struct.pack(">BBHI", 1, 1, 0, 1)
+            + b"\x04"
+            + attr(0x34, "c", b"")
+            + attr(0x44, "", b"v"),
             "memberAttrName",
         ),
     ],

@@ -138,14 +138,15 @@ def test_a_frozen_printer_times_out_as_an_io_error(printer_ipp_sim: IppSimulator
         with pytest.raises(DeviceIOError, match="timed out"):
             printer.status()
         assert printer.self_test().state is DeviceState.FAULT
+        printer_ipp_sim.resume()
+        assert printer.status().state is PrinterState.IDLE
     finally:
         printer_ipp_sim.resume()
         printer.close()
-    assert printer.status().state is PrinterState.IDLE
 
 
 class _HtmlPage(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802  (the name http.server calls)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         body = b"<html><body>Router admin</body></html>"
         self.send_response(200)
@@ -182,16 +183,21 @@ def printer_garbage_server() -> Iterator[str]:
                 conn, _ = listener.accept()
             except OSError:
                 return
+            if stop.is_set():
+                conn.close()
+                return
             with conn:
                 conn.recv(65536)
                 conn.sendall(b"\x00\xffSSH-2.0-not-a-printer\r\n\x01\x02")
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield f"ipp://127.0.0.1:{listener.getsockname()[1]}/ipp/print"
+    address = listener.getsockname()
+    yield f"ipp://127.0.0.1:{address[1]}/ipp/print"
     stop.set()
-    listener.close()
+    socket.create_connection(address).close()  # wakes the blocked accept()
     thread.join()
+    listener.close()
 
 
 def test_an_http_server_that_is_not_a_printer_is_an_io_error(printer_html_server: str) -> None:

@@ -18,7 +18,7 @@ NOW_MS = 1_765_432_109_876
 def _jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR), np.uint8)
 
 
 def _busy_picture(width: int, height: int) -> np.ndarray:
@@ -52,7 +52,8 @@ def test_survives_on_a_simulator_frame_through_jpeg() -> None:
 def test_reads_a_grey_frame() -> None:
     frame = _busy_picture(640, 480)
     write_timestamp(frame, NOW_MS)
-    assert read_timestamp(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)) == NOW_MS
+    grey = np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), np.uint8)
+    assert read_timestamp(grey) == NOW_MS
 
 
 @settings(max_examples=40, deadline=None)
@@ -96,4 +97,4 @@ def test_refuses_frames_too_small_or_of_the_wrong_type() -> None:
     with pytest.raises(ValueError, match="at least"):
         write_timestamp(np.zeros((40, 640, 3), np.uint8), NOW_MS)
     with pytest.raises(ValueError, match="uint8"):
-        read_timestamp(np.zeros((480, 640, 3), np.float32))  # type: ignore[arg-type]
+        read_timestamp(np.zeros((480, 640, 3), np.float32))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import numpy as np
 import pytest
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
+from av import VideoFrame
 
 from hardware.camera import ManualClock
 from hardware.camera.base import Frame
@@ -40,7 +42,9 @@ class FailingCamera:
         self._inner.close()
 
 
-async def _connect(track: MediaStreamTrack) -> tuple[RTCPeerConnection, RTCPeerConnection, MediaStreamTrack]:
+async def _connect(
+    track: MediaStreamTrack,
+) -> tuple[RTCPeerConnection, RTCPeerConnection, MediaStreamTrack]:
     cabin = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     agent = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     received: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
@@ -61,8 +65,9 @@ async def test_receiver_decodes_the_capture_time_from_the_video() -> None:
         stamps = []
         for _ in range(15):
             frame = await asyncio.wait_for(remote.recv(), 10)
+            assert isinstance(frame, VideoFrame)
             assert (frame.width, frame.height) == (640, 480)
-            stamps.append(read_timestamp(frame.to_ndarray(format="bgr24")))
+            stamps.append(read_timestamp(np.asarray(frame.to_ndarray(format="bgr24"), np.uint8)))
         decoded = [ms for ms in stamps if ms is not None]
         # VP8 at its starting bitrate keeps the blocks readable on every frame.
         assert len(decoded) == len(stamps)
@@ -87,7 +92,7 @@ async def test_frames_carry_a_90khz_clock_from_capture_time() -> None:
         second = await track.recv()
         assert first.time_base == VIDEO_TIME_BASE
         assert first.pts == 0
-        assert second.pts > first.pts
+        assert second.pts is not None and second.pts > first.pts
         assert first.to_ndarray(format="bgr24").shape == (240, 320, 3)
     finally:
         track.stop()

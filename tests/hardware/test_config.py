@@ -208,7 +208,7 @@ def test_an_optional_device_that_fails_is_left_out(caplog: pytest.LogCaptureFixt
 
 def test_a_required_device_that_fails_stops_the_opening() -> None:
     cfg = HardwareConfig.simulated(
-        overrides={"scanner": {"backend": "sane", "device": "cabina-unplugged:0"}}
+        overrides={"scanner": {"backend": "simulator", "device": "cabina-unplugged:0"}}
     )
 
     with pytest.raises(DeviceMissing, match="SANE"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from typing import Any
 
 import cv2
 import numpy as np
@@ -32,7 +33,7 @@ def _photo(angle: float, background: int = 40, canvas: tuple[int, int] = (900, 1
     width, height = canvas
     picture = np.full((height, width, 3), background, np.uint8)
     matrix = cv2.getRotationMatrix2D((PAGE_W / 2, PAGE_H / 2), angle, 1.0)
-    matrix[:, 2] += (width / 2 - PAGE_W / 2, height / 2 - PAGE_H / 2)
+    matrix[:, 2] += np.array([width / 2 - PAGE_W / 2, height / 2 - PAGE_H / 2])
     cv2.warpAffine(page, matrix, (width, height), dst=picture, borderMode=cv2.BORDER_TRANSPARENT)
     return picture
 
@@ -54,6 +55,10 @@ def _text_line_angle(image: np.ndarray) -> float:
     return angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle
 
 
+def _image_object(reader: pypdf.PdfReader) -> Any:
+    return reader.pages[0]["/Resources"]["/XObject"]["/Im0"].get_object()  # type: ignore[index]
+
+
 @pytest.mark.parametrize("angle", [0.0, 4.0, -9.0, 17.0, 30.0])
 def test_rotated_page_is_found_cropped_and_level(angle: float) -> None:
     result = process(_photo(angle), mode=ScanMode.COLOR, dpi=None, find_edges=True)
@@ -70,12 +75,10 @@ def test_rotated_page_is_found_cropped_and_level(angle: float) -> None:
 
 def test_page_in_perspective_is_flattened() -> None:
     picture = np.full((800, 800, 3), 30, np.uint8)
-    source = np.float32([[0, 0], [PAGE_W, 0], [PAGE_W, PAGE_H], [0, PAGE_H]])
-    corners = np.float32([[250, 90], [560, 110], [620, 700], [180, 680]])
+    source = np.array([[0, 0], [PAGE_W, 0], [PAGE_W, PAGE_H], [0, PAGE_H]], np.float32)
+    corners = np.array([[250, 90], [560, 110], [620, 700], [180, 680]], np.float32)
     matrix = cv2.getPerspectiveTransform(source, corners)
-    cv2.warpPerspective(
-        _page(), matrix, (800, 800), dst=picture, borderMode=cv2.BORDER_TRANSPARENT
-    )
+    cv2.warpPerspective(_page(), matrix, (800, 800), dst=picture, borderMode=cv2.BORDER_TRANSPARENT)
     quad = find_page(picture)
     assert quad is not None
     assert np.abs(quad - corners).max() < 6
@@ -96,13 +99,15 @@ def test_without_page_edges_the_whole_image_is_kept_and_levelled() -> None:
 def test_skew_of_a_level_page_and_of_a_blank_one_is_zero() -> None:
     assert abs(estimate_skew(_page())) < 0.2
     assert estimate_skew(np.full((600, 400, 3), 255, np.uint8)) == 0.0
-    blank = process(np.full((600, 400, 3), 255, np.uint8), mode=ScanMode.GRAY, dpi=100, find_edges=True)
+    blank = process(
+        np.full((600, 400, 3), 255, np.uint8), mode=ScanMode.GRAY, dpi=100, find_edges=True
+    )
     assert (blank.page_found, blank.skew_degrees, blank.image.shape) == (False, 0.0, (600, 400))
 
 
 def test_a4_scan_gives_an_a4_pdf_with_the_jpeg_inside() -> None:
     dpi = 100
-    scan = cv2.resize(_page(), (827, 1169))  # 210 x 297 mm at 100 dpi
+    scan = np.asarray(cv2.resize(_page(), (827, 1169)), np.uint8)  # 210 x 297 mm, 100 dpi
     result = process(scan, mode=ScanMode.COLOR, dpi=dpi, find_edges=False)
     reader = pypdf.PdfReader(io.BytesIO(bytes(result.pdf)), strict=True)
     assert len(reader.pages) == 1
@@ -111,11 +116,11 @@ def test_a4_scan_gives_an_a4_pdf_with_the_jpeg_inside() -> None:
     assert float(box.height) == pytest.approx(841.9, abs=1.0)
     image = reader.pages[0].images[0]
     assert image.image is not None and image.image.size == (827, 1169)
-    xobject = reader.pages[0]["/Resources"]["/XObject"]["/Im0"]
+    xobject = _image_object(reader)
     assert xobject["/Filter"] == "/DCTDecode"
     assert xobject.get_data() == bytes(result.jpeg)  # embedded as is, not encoded again
     decoded = cv2.imdecode(np.frombuffer(bytes(result.jpeg), np.uint8), cv2.IMREAD_COLOR)
-    assert decoded.shape == (1169, 827, 3)
+    assert decoded is not None and decoded.shape == (1169, 827, 3)
     assert result.page_size_mm == pytest.approx((210.0, 297.0), abs=0.5)
 
 
@@ -123,7 +128,7 @@ def test_grey_and_line_art_modes() -> None:
     grey = process(_page(), mode=ScanMode.GRAY, dpi=75, find_edges=False)
     assert grey.image.ndim == 2
     reader = pypdf.PdfReader(io.BytesIO(bytes(grey.pdf)), strict=True)
-    assert reader.pages[0]["/Resources"]["/XObject"]["/Im0"]["/ColorSpace"] == "/DeviceGray"
+    assert _image_object(reader)["/ColorSpace"] == "/DeviceGray"
     lineart = process(_photo(0.0, background=255), mode=ScanMode.LINEART, dpi=75, find_edges=False)
     assert set(np.unique(lineart.image)) <= {0, 255}
     assert (lineart.image == 0).mean() > 0.01  # the text survived thresholding
@@ -150,7 +155,7 @@ def test_repr_shows_no_content() -> None:
 
 def test_refuses_images_it_cannot_process() -> None:
     with pytest.raises(ValueError, match="uint8"):
-        process(np.zeros((100, 100), np.float32), mode=ScanMode.GRAY, dpi=100, find_edges=False)  # type: ignore[arg-type]
+        process(np.zeros((100, 100), np.float32), mode=ScanMode.GRAY, dpi=100, find_edges=False)
     with pytest.raises(ValueError, match="at least 16"):
         process(np.zeros((8, 100), np.uint8), mode=ScanMode.GRAY, dpi=100, find_edges=False)
     with pytest.raises(ValueError, match="positive"):

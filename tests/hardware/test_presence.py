@@ -43,7 +43,7 @@ def test_present_only_after_k_hits_in_a_row() -> None:
 
 
 def test_absent_only_after_m_misses_in_a_row() -> None:
-    answers = [True, True] + [False, False, True] + [False, False, False]
+    answers = [True, True, False, False, True, False, False, False]
     detector = PresenceDetector(Script(answers), hits_to_present=2, misses_to_absent=3)
     assert _run(detector, 8) == [False, True, True, True, True, True, True, False]
     assert not detector.present
@@ -90,8 +90,9 @@ def _drawn_person(scale: float = 1.4) -> Frame:
     cv2.ellipse(grey, (cx, cy + s(22)), (s(12), s(24)), 0, 0, 360, 205, -1)
     cv2.ellipse(grey, (cx, cy + s(44)), (s(14), s(5)), 0, 0, 360, 120, -1)
     cv2.ellipse(grey, (cx, cy + s(66)), (s(30), s(8)), 0, 0, 360, 90, -1)
-    grey = cv2.GaussianBlur(grey, (0, 0), 3 * scale)
-    return cv2.cvtColor(np.clip(grey, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    blurred = cv2.GaussianBlur(grey, (0, 0), 3 * scale)
+    person = cv2.cvtColor(np.clip(blurred, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    return np.asarray(person, np.uint8)
 
 
 def test_cascades_find_nobody_in_empty_pictures() -> None:
@@ -107,7 +108,7 @@ def test_cascades_find_a_face_at_640x480() -> None:
     person = _drawn_person()
     assert person.shape == (480, 640, 3)
     assert detect(person)
-    assert detect(cv2.cvtColor(person, cv2.COLOR_BGR2GRAY))
+    assert detect(np.asarray(cv2.cvtColor(person, cv2.COLOR_BGR2GRAY), np.uint8))
 
 
 def test_real_cascades_with_hysteresis_wake_and_sleep() -> None:
@@ -118,7 +119,7 @@ def test_real_cascades_with_hysteresis_wake_and_sleep() -> None:
 
 
 def test_missing_cascades_are_reported(tmp_path: Path) -> None:
-    with pytest.raises(BackendUnavailable, match="haarcascade_frontalface_default.xml"):
+    with pytest.raises(BackendUnavailable, match=r"haarcascade_frontalface_default\.xml"):
         HaarDetector(cascade_dir=tmp_path)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from hardware.errors import (
     ConfigurationError,
@@ -30,10 +31,10 @@ from hardware.scanner import (
     ScanOptions,
     ScanSource,
     open_scanner,
+    sane_library,
 )
-from hardware.scanner import sane_library
 from hardware.scanner.sane_backend import SaneScanner
-from hardware.scanner.sane_test import Picture, inject
+from hardware.scanner.sane_test import DEVICE_NAME, default_directory, inject
 
 # Low resolutions keep the suite fast; 300 dpi belongs to bench/scan.py.
 A4_AT_50 = ScanOptions(resolution=50)
@@ -93,9 +94,9 @@ def test_grey_and_line_art_scans(scan_scanner: SaneScanner) -> None:
 
 
 def test_resolution_and_area_follow_the_options(scan_scanner: SaneScanner) -> None:
-    result = scan_scanner.scan(ScanOptions(resolution=100, width_mm=50.8, height_mm=25.4))
-    assert result.dpi == 100
-    assert result.image.shape[:2] == (100, 200)
+    result = scan_scanner.scan(ScanOptions(resolution=40, width_mm=127, height_mm=254))
+    assert result.dpi == 40
+    assert result.image.shape[:2] == (400, 200)  # 5 x 10 inches
 
 
 def test_area_larger_than_the_glass_is_clamped(scan_scanner: SaneScanner) -> None:
@@ -178,6 +179,15 @@ def test_empty_feeder_is_no_document(scan_scanner: SaneScanner) -> None:
         scan_scanner.scan_batch(ScanOptions(resolution=25, source=ScanSource.ADF))
 
 
+def test_fault_names_in_the_configuration() -> None:
+    jammed = ScannerConfig.model_validate({"backend": "simulator", "fault": "jammed"})
+    assert jammed.fault is Fault.JAMMED
+    cfg = ScannerConfig.model_validate({"backend": "simulator", "fault": "SANE_STATUS_NO_DOCS"})
+    assert cfg.fault is Fault.NO_DOCS
+    with pytest.raises(ValidationError):
+        ScannerConfig.model_validate({"backend": "simulator", "fault": "on fire"})
+
+
 def test_fault_configured_for_the_simulator() -> None:
     scanner = open_scanner(ScannerConfig(backend="simulator", fault=Fault.COVER_OPEN))
     try:
@@ -186,28 +196,33 @@ def test_fault_configured_for_the_simulator() -> None:
         assert scanner.self_test().state is DeviceState.OK  # a status check does not scan
     finally:
         scanner.close()
-    assert "SANE_CONFIG_DIR" not in os.environ or not os.environ["SANE_CONFIG_DIR"].startswith(
-        "/tmp/cabina-sane-"
-    )
+    assert os.environ.get("SANE_CONFIG_DIR") != str(default_directory())
+    assert not default_directory().exists()
 
 
 # --- closing, busy, missing ---------------------------------------------------------------
 
 
-def test_closing_mid_scan_fails_the_scan_without_crashing(scan_scanner: SaneScanner) -> None:
-    options = _slow(scan_scanner)
+def _scan_in_background(
+    scanner: SaneScanner, options: ScanOptions
+) -> tuple[threading.Thread, list[BaseException | None]]:
     outcome: list[BaseException | None] = []
 
     def scan() -> None:
         try:
-            scan_scanner.scan(options)
+            scanner.scan(options)
             outcome.append(None)
         except BaseException as exc:
             outcome.append(exc)
 
     thread = threading.Thread(target=scan)
     thread.start()
-    _wait_until_busy(scan_scanner)
+    _wait_until_busy(scanner)
+    return thread, outcome
+
+
+def test_closing_mid_scan_fails_the_scan_without_crashing(scan_scanner: SaneScanner) -> None:
+    thread, outcome = _scan_in_background(scan_scanner, _slow(scan_scanner))
     time.sleep(0.3)  # into the reading of lines
     scan_scanner.close()
     thread.join(timeout=30)
@@ -218,24 +233,28 @@ def test_closing_mid_scan_fails_the_scan_without_crashing(scan_scanner: SaneScan
     assert (health.state, health.last_error) == (DeviceState.MISSING, "missing")
     with pytest.raises(DeviceMissing):
         scan_scanner.scan(SMALL)
-    # libsane was released: it can start again with another configuration.
-    with SaneTestDevice(picture=Picture.GRID) as other:
-        SaneScanner(other.device_name).close()
+    # The handle was closed: the test backend opens a device only once at a time.
+    SaneScanner(DEVICE_NAME).close()
 
 
 def test_a_second_scan_while_scanning_is_busy(scan_scanner: SaneScanner) -> None:
-    options = _slow(scan_scanner)
-    thread = threading.Thread(target=lambda: pytest.raises(DeviceMissing, scan_scanner.scan, options))
-    thread.start()
-    _wait_until_busy(scan_scanner)
+    thread, outcome = _scan_in_background(scan_scanner, _slow(scan_scanner))
     with pytest.raises(DeviceBusy):
         scan_scanner.scan(SMALL)
     with pytest.raises(DeviceBusy):
         scan_scanner.set_option("read_delay", False)
     assert scan_scanner.self_test().state is DeviceState.OK
+    assert scan_scanner.status().busy
     scan_scanner.close()
     thread.join(timeout=30)
     assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], DeviceMissing)
+
+
+def test_simulator_rehearses_an_unplugged_scanner() -> None:
+    with pytest.raises(DeviceMissing):
+        open_scanner(ScannerConfig(backend="simulator", device="cabina-unplugged:0"))
+    assert not default_directory().exists()  # the failed open cleaned up after itself
 
 
 def test_unknown_device_is_missing(scan_device: SaneTestDevice) -> None:
@@ -275,7 +294,11 @@ def test_device_options_from_the_configuration(scan_device: SaneTestDevice) -> N
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"lamp": True}, "'lamp'"), ({"mode": "Sepia"}, "'Sepia'"), ({"resolution": "high"}, "'high'")],
+    [
+        ({"lamp": True}, "'lamp'"),
+        ({"mode": "Sepia"}, "'Sepia'"),
+        ({"resolution": "high"}, "'high'"),
+    ],
 )
 def test_bad_device_options_are_configuration_errors(
     scan_device: SaneTestDevice, options: dict[str, str | bool], message: str
@@ -285,14 +308,23 @@ def test_bad_device_options_are_configuration_errors(
     SaneScanner(scan_device.device_name).close()  # nothing left open
 
 
-def test_changing_sane_config_dir_while_a_scanner_is_open_is_refused(
-    scan_scanner: SaneScanner,
+def test_another_sane_config_dir_in_the_same_process_is_refused(
+    scan_scanner: SaneScanner, tmp_path: Path
 ) -> None:
-    with SaneTestDevice() as other:
+    # libsane would keep reading dll.conf from the first directory: refuse rather than
+    # scan with a configuration nobody asked for.
+    other = SaneTestDevice(directory=tmp_path / "sane")
+    try:
         with pytest.raises(ConfigurationError, match="SANE_CONFIG_DIR"):
             SaneScanner(other.device_name)
-    # The first scanner is untouched.
-    assert scan_scanner.scan(SMALL).image.size
+    finally:
+        other.close()
+    assert scan_scanner.scan(SMALL).image.size  # the open scanner is untouched
+
+
+def test_one_test_configuration_at_a_time(scan_device: SaneTestDevice) -> None:
+    with pytest.raises(ConfigurationError, match="one simulated scanner"):
+        SaneTestDevice()
 
 
 # --- the test device itself ---------------------------------------------------------------
@@ -302,6 +334,8 @@ def test_test_device_sets_and_restores_sane_config_dir(monkeypatch: pytest.Monke
     monkeypatch.setenv("SANE_CONFIG_DIR", "/etc/sane.d")
     device = SaneTestDevice(fault=Fault.JAMMED)
     directory = device.config_dir
+    assert directory == default_directory()
+    assert directory.stat().st_mode & 0o777 == 0o700
     assert os.environ["SANE_CONFIG_DIR"] == str(directory)
     assert (directory / "dll.conf").read_text() == "test\n"
     assert 'read-status-code "SANE_STATUS_JAMMED"' in (directory / "test.conf").read_text()

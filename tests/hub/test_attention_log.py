@@ -8,6 +8,7 @@ import random
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -375,3 +376,20 @@ def test_verify_notices_entries_removed(log: AttentionLog, database: Database) -
 def test_append_in_needs_the_logs_own_transaction(log: AttentionLog, database: Database) -> None:
     with database.transaction() as session, pytest.raises(RuntimeError, match="writing"):
         log.append_in(session, new_event("attention.started", str(uuid.uuid4()), 0))
+
+
+def test_verify_reports_an_entry_that_cannot_be_read(tmp_path: Path) -> None:
+    # Only SQLite lets a column hold what its type cannot read back; PostgreSQL refuses.
+    database = Database(f"sqlite:///{tmp_path / 'hub.db'}")
+    try:
+        database.upgrade()
+        log = AttentionLog(database)
+        event_ids = fill(log, 3)
+        drop_triggers(database)
+        with database.transaction() as session:
+            session.execute(text("UPDATE log_entries SET occurred_at = 'yesterday' WHERE seq = 2"))
+        report = log.verify()
+    finally:
+        database.dispose()
+    assert (report.ok, report.first_bad_seq, report.first_bad_event_id) == (False, 2, event_ids[1])
+    assert "Expected every field of the entry to be readable, but" in (report.reason or "")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import threading
+import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from argon2 import PasswordHasher
+from fastapi import FastAPI, Request, Response
 
 from cabina.config import load_settings
 from kiosk.flow import Flow, FlowConfig, HubLink
@@ -222,3 +227,58 @@ def eventually() -> Waiter:
         raise AssertionError(f"Expected {what}, but it did not happen within a minute")
 
     return wait
+
+
+class HubDouble:
+    """The hub's document and event endpoints on a real loopback port, for tests that need no
+    call at the hub: documents are kept in :attr:`documents`, events in :attr:`events`."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, bytes] = {}
+        self.events: list[dict[str, Any]] = []
+        app = FastAPI()
+
+        @app.get("/api/documents/{document_id}")
+        def download(document_id: str) -> Response:
+            if document_id not in self.documents:
+                return Response(status_code=404)
+            return Response(self.documents[document_id], media_type="application/pdf")
+
+        @app.post("/api/calls/{call_id}/documents", status_code=201)
+        async def upload(call_id: str, request: Request) -> dict[str, str]:
+            document_id = str(uuid.uuid4())
+            self.documents[document_id] = await request.body()
+            return {"document_id": document_id}
+
+        @app.post("/api/cabin/events")
+        async def events(request: Request) -> dict[str, Any]:
+            batch = (await request.json())["events"]
+            self.events += batch
+            results = [{"event_id": e["event_id"], "status": "stored", "seq": 1} for e in batch]
+            return {"results": results}
+
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve(sockets=[self._socket])), daemon=True
+        )
+
+    def __enter__(self) -> HubDouble:
+        self._thread.start()
+        while not self._server.started:
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._socket.close()
+
+
+@pytest.fixture
+def hub_double() -> Iterator[HubDouble]:
+    """A small HTTP server playing the hub's document and event endpoints."""
+    with HubDouble() as double:
+        yield double

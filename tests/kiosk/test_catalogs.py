@@ -144,3 +144,5 @@ def test_service_names_and_opening_times_read_naturally() -> None:
     lines = texts.opening_hours_lines({"mon": ["08:30-14:30"], "holidays": ["2026-01-01"]}, "eu")
     assert lines[0] == "Astelehena: 08:30–14:30" and lines[1] == "Asteartea: Itxita"
     assert lines[-1] == "Jaiegunetan itxita."
+    always = texts.opening_hours_lines({"always": True}, "es")
+    assert len(always) == 7 and always[6] == "Domingo: Abierto todo el día"

@@ -108,6 +108,10 @@ class SimulatorHandle:
         """Open or close the cover."""
         self.printer.set_cover_open(is_open)
 
+    def set_cutter_error(self, failed: bool = True) -> None:
+        """Jam the autocutter, or clear it."""
+        self.printer.set_cutter_error(failed)
+
     def drop_next_job(self) -> None:
         """Drop the connection in the middle of the next receipt."""
         self.printer.drop_next_job()

@@ -107,6 +107,9 @@ class CabDesk extends HTMLElement {
     if (status === 'open') {
       if (this.notices.items.has('connection')) this.notices.show(t('connection.back'), { key: 'connection' });
     } else if (status === 'reconnecting' && retryIn !== undefined) {
+      // A console that drops while available comes back available: the agent did not ask
+      // to stop taking calls.
+      if (this.presence === 'available') this.restoreAvailable = true;
       const seconds = Math.max(1, Math.round(retryIn));
       this.notices.show(t('connection.lost', { seconds }), { level: 'warning', key: 'connection', sticky: true });
     } else if (status === 'stopped' && reason === 'replaced') {
@@ -125,6 +128,8 @@ class CabDesk extends HTMLElement {
     this.iceServers = welcome.ice_servers ?? [];
     this.topbar.update({ languages: welcome.languages ?? [], services: welcome.services ?? [] });
     this.onPresence({ state: welcome.state, reason: 'welcome' });
+    if (this.restoreAvailable && welcome.state === 'away') this.setPresence('available');
+    this.restoreAvailable = false;
   }
 
   onPresence({ state, reason }) {

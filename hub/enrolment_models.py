@@ -1,0 +1,117 @@
+"""The tables of enrolment and the fleet: cabins asking to join, their profiles, remote actions.
+
+Like the rest of the hub, secrets are kept as SHA-256 digests only: an enrolment code and the
+request's polling token are shown once to the cabin that asked, never stored in clear. The
+migration ``0003_enrolment`` creates exactly these tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models import Base
+
+
+class EnrolmentStatus(StrEnum):
+    """Where an enrolment request is; an expired request is a pending one past its time."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    COMPLETED = "completed"
+    REFUSED = "refused"
+    SUPERSEDED = "superseded"
+
+
+class ActionKind(StrEnum):
+    """What a technician can ask a cabin to do from afar."""
+
+    RESTART_APP = "restart_app"
+    SELF_TEST = "self_test"
+    SCREENSHOT = "screenshot"
+
+
+class ActionStatus(StrEnum):
+    """Where a remote action is: waiting for its cabin, sent over its WebSocket, or over."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+def _enum(enum: type[StrEnum], name: str) -> Enum:
+    # The same storage as hub.models: the value in a VARCHAR with a CHECK, on both databases.
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class EnrolmentRequest(Base):
+    """A cabin that asked to join, identified by its hardware serial, and its short code."""
+
+    __tablename__ = "enrolment_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(128), index=True)
+    hostname: Mapped[str | None] = mapped_column(String(64))
+    software_version: Mapped[str | None] = mapped_column(String(40))
+    #: SHA-256 of the normalised code the cabin shows on its screen.
+    code_digest: Mapped[str] = mapped_column(String(64), index=True)
+    #: SHA-256 of the token with which the cabin asks how its request is going.
+    poll_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[EnrolmentStatus] = mapped_column(_enum(EnrolmentStatus, "enrolment_status"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cabin_id: Mapped[int | None] = mapped_column(ForeignKey("cabins.id"))
+    completed_at: Mapped[datetime | None]
+
+
+class CabinProfile(Base):
+    """What the fleet knows of a cabin beyond its row: software, start time, self-test, settings."""
+
+    __tablename__ = "cabin_profiles"
+
+    cabin_id: Mapped[int] = mapped_column(ForeignKey("cabins.id"), primary_key=True)
+    software_version: Mapped[str | None] = mapped_column(String(40))
+    #: When the cabin's software last started, by the cabin's clock.
+    started_at: Mapped[datetime | None]
+    reported_at: Mapped[datetime | None]
+    #: The last self-test, one ``hardware.check.CheckResult.to_json`` per device.
+    selftest: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    selftest_ok: Mapped[bool | None]
+    selftest_at: Mapped[datetime | None]
+    #: Kiosk settings the hub hands the cabin with its configuration (languages, services …).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class FleetAction(Base):
+    """A remote action for a cabin: queued, delivered over its WebSocket, then reported."""
+
+    __tablename__ = "fleet_actions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    cabin_id: Mapped[int] = mapped_column(ForeignKey("cabins.id"), index=True)
+    kind: Mapped[ActionKind] = mapped_column(_enum(ActionKind, "action_kind"))
+    status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus, "action_status"))
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    #: The cabin's one-line account of what happened (a device code, never personal data).
+    detail: Mapped[str | None] = mapped_column(String(400))
+    #: The screenshot's file name in the hub's data directory, for ``screenshot`` actions.
+    screenshot: Mapped[str | None] = mapped_column(String(80))

@@ -1,0 +1,152 @@
+"""One-time confirmation codes: made, hashed, and sent by e-mail (SMTP) or SMS.
+
+E-mail goes through a real SMTP server with :mod:`smtplib`. SMS has no vendor here: a gateway
+implements :class:`SmsSender`; the shipped :class:`LoggingSmsSender` only records that a
+message would be sent, never its text (it holds the code) nor the number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Protocol
+
+from hub.events import Clock
+from hub.padron import texts
+from hub.padron.errors import CodeNotSent, NoContact
+from hub.padron.settings import PadronSettings
+from hub.padron.source import Resident
+
+logger = logging.getLogger(__name__)
+
+
+def new_code(digits: int) -> str:
+    """A random code of ``digits`` decimal digits."""
+    return "".join(secrets.choice("0123456789") for _ in range(digits))
+
+
+def code_hash(key: bytes, identification: str, code: str) -> str:
+    """The keyed hash a code is kept under, bound to its identification."""
+    return hmac.new(key, f"{identification}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def mask_email(address: str) -> str:
+    """``m•••@e•••.org``: enough for its owner to recognise, not to read."""
+    local, _, domain = address.partition("@")
+    name, dot, tld = domain.rpartition(".")
+    return f"{local[:1]}•••@{name[:1]}•••{dot}{tld}"
+
+
+def mask_phone(number: str) -> str:
+    """``••• •• •• 78``: the last two digits only."""
+    digits = "".join(char for char in number if char.isdigit())
+    return f"••• •• •• {digits[-2:]}"
+
+
+class SmsSender(Protocol):
+    """Sends one SMS; raises :class:`~hub.padron.errors.CodeNotSent` when it cannot."""
+
+    def send(self, number: str, text: str) -> None:
+        """Send ``text`` to ``number``."""
+
+
+class LoggingSmsSender:
+    """Records that an SMS would have been sent, without its text or its number."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send(self, number: str, text: str) -> None:
+        """Log the sending (length only) instead of sending."""
+        self.sent += 1
+        logger.info("SMS of %d characters not sent: no SMS gateway is configured", len(text))
+
+
+class Mailer:
+    """Sends plain-text e-mail through the SMTP server in the settings."""
+
+    def __init__(self, settings: PadronSettings, *, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        """Send one message; :class:`CodeNotSent` if the server cannot be reached or refuses."""
+        settings = self.settings
+        if settings.smtp_host is None or settings.smtp_from is None:
+            raise CodeNotSent("Expected smtp_host and smtp_from to send e-mail, but one is unset")
+        message = EmailMessage()
+        message["From"] = settings.smtp_from
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = format_datetime(self.clock())
+        message["Message-ID"] = make_msgid(domain=settings.smtp_from.partition("@")[2] or None)
+        message.set_content(body)
+        try:
+            smtp: smtplib.SMTP
+            if settings.smtp_security == "tls":
+                smtp = smtplib.SMTP_SSL(
+                    settings.smtp_host,
+                    settings.smtp_port,
+                    timeout=settings.smtp_timeout_s,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                smtp = smtplib.SMTP(
+                    settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s
+                )
+            with smtp:
+                if settings.smtp_security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                if settings.smtp_username and settings.smtp_password:
+                    smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+                smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            # Only the kind of failure and its status: a refusal's text names the recipient.
+            status = getattr(exc, "smtp_code", None)
+            raise CodeNotSent(
+                f"Expected the SMTP server {settings.smtp_host}:{settings.smtp_port} to accept "
+                f"the message, but got {type(exc).__name__}" + (f" ({status})" if status else "")
+            ) from exc
+        logger.info("confirmation code sent by e-mail")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where a code went: ``email`` or ``sms``, and the masked address the citizen sees."""
+
+    channel: str
+    masked: str
+
+
+class CodeSender:
+    """Sends a confirmation code to the e-mail on record, or else by SMS to the phone."""
+
+    def __init__(self, settings: PadronSettings, mailer: Mailer, sms: SmsSender) -> None:
+        self.settings = settings
+        self.mailer = mailer
+        self.sms = sms
+
+    def send(self, resident: Resident, code: str, lang: str) -> Delivery:
+        """Deliver ``code`` in ``lang``; :class:`NoContact` if the person has no e-mail or phone."""
+        minutes = max(1, round(self.settings.identification_ttl_s / 60))
+        if resident.email:
+            self.mailer.send(
+                resident.email,
+                texts.tr(texts.CODE_SUBJECT, lang),
+                texts.tr(texts.CODE_BODY, lang).format(code=code, minutes=minutes),
+            )
+            return Delivery("email", mask_email(resident.email))
+        if resident.phone:
+            text = texts.tr(texts.CODE_SMS, lang).format(
+                council=self.settings.council_name, code=code
+            )
+            self.sms.send(resident.phone, text)
+            return Delivery("sms", mask_phone(resident.phone))
+        raise NoContact("Expected an e-mail or a phone on record to send a code to, but none")

@@ -1,0 +1,262 @@
+"""The call: the cabin's aiortc ↔ an aiortc test agent, with a real hub relaying the signalling.
+
+The agent reads the capture time the simulated camera writes into each frame, so it knows the
+frames it decodes are the cabin's; it sends video back, which reaches the cabin's callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from aiortc.mediastreams import MediaStreamError
+from av import VideoFrame
+from websockets.asyncio.client import ClientConnection, connect
+
+from hardware.camera.simulator import SimulatedCamera
+from hardware.camera.timestamp import read_timestamp
+from hardware.camera.track import CameraTrack
+from hub import protocol as p
+from kiosk.call import BITRATE_CAPS, CabinH264Encoder, Call, ReceivedFrame
+from kiosk.hub_client import Backoff, HubClient
+
+pytestmark = pytest.mark.slow
+ATTENTION = "2b7e61f2-4c0d-4f57-9d7a-51c2a3f8e4b9"
+
+
+class AgentPicture(VideoStreamTrack):
+    """The agent's camera: a plain grey picture."""
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = VideoFrame.from_ndarray(np.full((240, 320, 3), 128, np.uint8), format="bgr24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+class AgentConsole:
+    """An agent's console reduced to aiortc: answers each offer with a new peer connection."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.messages: list[Any] = []
+        self.pc: RTCPeerConnection | None = None
+        self.stamps: list[int] = []
+        self.offers = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def send(self, message: p.Message) -> None:
+        await self.ws.send(p.dump(message))
+
+    async def listen(self) -> None:
+        async for raw in self.ws:
+            message = p.parse(raw, "hub", 1 << 20)
+            self.messages.append(message)
+            if isinstance(message, p.CallRing):
+                await self.send(p.CallAccept(call_id=message.call_id))
+            elif isinstance(message, p.RtcDescription) and message.description.type == "offer":
+                await self._answer(message)
+
+    async def _answer(self, offer: p.RtcDescription) -> None:
+        self.offers += 1
+        if self.pc is not None:
+            await self.pc.close()
+        pc = self.pc = RTCPeerConnection()
+        pc.addTrack(AgentPicture())
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind == "video":
+                task = asyncio.ensure_future(self._watch(track))
+                self._tasks.add(task)
+
+        await pc.setRemoteDescription(RTCSessionDescription(offer.description.sdp, "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        answer = p.SessionDescription(type="answer", sdp=pc.localDescription.sdp)
+        await self.send(p.RtcDescription(call_id=offer.call_id, description=answer))
+
+    async def _watch(self, track: Any) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                stamp = read_timestamp(frame.to_ndarray(format="bgr24"))
+                if stamp is not None:
+                    self.stamps.append(stamp)
+
+    def of_type(self, cls: type[Any]) -> list[Any]:
+        return [m for m in self.messages if isinstance(m, cls)]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self.pc is not None:
+            await self.pc.close()
+
+
+@contextlib.asynccontextmanager
+async def agent_online(hub: Any) -> AsyncIterator[AgentConsole]:
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        login = await http.post(
+            "/api/auth/login", json={"username": "agent1", "password": "agent1-demo"}
+        )
+        assert login.status_code == 200, login.text
+        token = login.json()["token"]
+    ws = await connect(
+        hub.url.replace("http", "ws") + "/ws/agent",
+        additional_headers={"Authorization": f"Bearer {token}"},
+        ping_interval=None,
+    )
+    agent = AgentConsole(ws)
+    listener = asyncio.create_task(agent.listen())
+    await agent.send(p.PresenceSet(state="available"))
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            await agent.send(p.Ping())
+
+    beating = asyncio.create_task(heartbeat())
+    try:
+        yield agent
+    finally:
+        beating.cancel()
+        listener.cancel()
+        await asyncio.gather(beating, listener, return_exceptions=True)
+        await agent.close()
+        await ws.close()
+
+
+class Cabin:
+    """The kiosk's link and call, wired as the app wires them."""
+
+    def __init__(self, hub: Any, *, media_timeout_s: float = 5.0) -> None:
+        self.camera = SimulatedCamera(640, 480, 30.0)
+        self.frames: list[ReceivedFrame] = []
+        self.call: Call | None = None
+        self.media_timeout_s = media_timeout_s
+        self.ended: list[p.CallEnded] = []
+        self.client = HubClient(
+            ws_url=hub.ws_url, token=hub.token, on_message=self.on_message,
+            backoff=Backoff(0.05, 0.5),
+        )  # fmt: skip
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def on_message(self, message: p.Message) -> None:
+        if isinstance(message, p.CallConnected):
+            welcome = self.client.welcome
+            assert welcome is not None
+            self.call = Call(
+                call_id=message.call_id,
+                send=self.client.send,
+                ice_servers=welcome.ice_servers,
+                video_source=lambda: CameraTrack(self.camera),
+                on_frame=self.frames.append,
+                media_timeout_s=self.media_timeout_s,
+            )
+            self._spawn(self.call.start(message.you_offer))
+        elif isinstance(message, p.RtcDescription | p.RtcCandidate) and self.call is not None:
+            self._spawn(self.call.handle(message))
+        elif isinstance(message, p.CallEnded):
+            self.ended.append(message)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        if self.call is not None:
+            await self.call.hang_up()
+        self.camera.close()
+
+
+@contextlib.asynccontextmanager
+async def cabin_online(hub: Any, eventually: Any, **kwargs: Any) -> AsyncIterator[Cabin]:
+    cabin = Cabin(hub, **kwargs)
+    task = asyncio.create_task(cabin.client.run())
+    try:
+        await eventually(lambda: cabin.client.online, "the cabin's welcome")
+        yield cabin
+    finally:
+        await cabin.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_video_flows_both_ways_through_a_call_set_up_by_the_hub(
+    hub: Any, eventually: Any
+) -> None:
+    async with agent_online(hub) as agent, cabin_online(hub, eventually) as cabin:
+        cabin.client.send(
+            p.CallRequest(call_id="call-media-1", attention_id=ATTENTION, service="general",
+                          language="ca")
+        )  # fmt: skip
+        await eventually(lambda: cabin.call is not None, "the call to connect")
+        await eventually(lambda: len(agent.stamps) >= 30, "the cabin's frames at the agent")
+        await eventually(lambda: len(cabin.frames) >= 30, "the agent's frames at the cabin")
+
+        now_ms = time.time() * 1000
+        assert all(abs(now_ms - stamp) < 60_000 for stamp in agent.stamps)
+        assert agent.stamps == sorted(agent.stamps)
+        frame = cabin.frames[-1]
+        assert (frame.width, frame.height) == (320, 240) and frame.rgb.shape == (240, 320, 3)
+        assert abs(int(frame.rgb[120, 160, 0]) - 128) < 16
+
+        # The cabin asked for H.264 first and encodes it with its own settings.
+        assert cabin.call is not None and cabin.call._pc is not None
+        video = next(t for t in cabin.call._pc.getTransceivers() if t.kind == "video")
+        assert video._codecs[0].mimeType.lower() == "video/h264"
+        assert isinstance(video.sender._RTCRtpSender__encoder, CabinH264Encoder)  # type: ignore[attr-defined]
+
+        cabin.call.set_muted(True)
+        await cabin.call.hang_up()
+        cabin.client.send(p.CallEnd(call_id="call-media-1"))
+        await eventually(lambda: agent.of_type(p.CallEnded), "the agent to hear the end")
+        assert cabin.call.connection_state == "closed"
+
+
+async def test_a_dead_peer_connection_is_replaced_by_a_new_one(hub: Any, eventually: Any) -> None:
+    async with (
+        agent_online(hub) as agent,
+        cabin_online(hub, eventually, media_timeout_s=2.0) as cabin,
+    ):
+        cabin.client.send(
+            p.CallRequest(call_id="call-media-2", attention_id=ATTENTION, service="general",
+                          language="ca")
+        )  # fmt: skip
+        await eventually(lambda: len(cabin.frames) >= 10, "the agent's first frames")
+        assert agent.pc is not None
+        # The agent's side dies without a word (a browser tab crashed, a network cut).
+        await agent.pc.close()
+        agent.stamps.clear()
+        received = len(cabin.frames)
+        await eventually(lambda: agent.offers == 2, "a new offer from the cabin")
+        await eventually(lambda: len(cabin.frames) > received + 10, "video again")
+        await eventually(lambda: len(agent.stamps) >= 10, "the cabin's video again")
+        assert cabin.call is not None and cabin.call.rebuilds == 1
+
+
+def test_the_encoder_uses_a_fast_preset_and_caps_the_bitrate_by_picture_size() -> None:
+    encoder = CabinH264Encoder()
+    encoder.target_bitrate = 3_000_000
+    frame = VideoFrame.from_ndarray(np.zeros((480, 640, 3), np.uint8), format="bgr24")
+    frame.pts, frame.time_base = 0, fractions.Fraction(1, 90000)
+    stream = b"".join(encoder._encode_frame(frame, force_keyframe=True))
+    assert encoder.codec is not None
+    assert encoder.codec.bit_rate == BITRATE_CAPS[0][1] == encoder.target_bitrate
+    # x264 writes its settings into the stream: superfast uses one reference frame and the
+    # cheapest subpixel search; aiortc's default (medium) uses three and subme=7.
+    assert b"x264" in stream and b"subme=1" in stream and b" ref=1 " in stream
+    big = VideoFrame.from_ndarray(np.zeros((720, 1280, 3), np.uint8), format="bgr24")
+    big.pts, big.time_base = 3000, frame.time_base
+    encoder.target_bitrate = 3_000_000
+    payloads, _ = encoder.encode(big)
+    assert payloads and encoder.codec.bit_rate == BITRATE_CAPS[1][1]

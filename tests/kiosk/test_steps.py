@@ -1,0 +1,250 @@
+"""The agent's steps done with the cabin's devices: the real scanner and printer simulators."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+from reportlab.pdfgen import canvas
+
+from hardware.printer import ReceiptPrinterConfig, open_receipt_printer
+from hardware.printer.simulator import start_background as start_receipt_simulator
+from hardware.scanner import Fault, ScannerConfig, open_scanner
+from hub import protocol as p
+from kiosk.flow import StepFinished, StepPrepared
+from kiosk.steps import (
+    DocumentClient,
+    SiteInformation,
+    StepError,
+    StepRunner,
+    information_ticket,
+    stamp_signature,
+)
+
+CALL = "call-steps-1"
+
+
+def a_pdf(pages: int = 2) -> bytes:
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out)
+    for number in range(pages):
+        pdf.drawString(72, 720, f"Page {number + 1}")
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def a_signature() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (300, 100), (0, 0, 128, 255)).save(out, format="PNG")
+    return out.getvalue()
+
+
+class Devices:
+    def __init__(self, **devices: Any) -> None:
+        self.scanner = devices.get("scanner")
+        self.receipt_printer = devices.get("receipt_printer")
+        self.a4_printer = devices.get("a4_printer")
+
+
+@pytest.fixture
+def receipt_printer() -> Iterator[Any]:
+    simulator = start_receipt_simulator()
+    printer = open_receipt_printer(
+        ReceiptPrinterConfig(backend="simulator", host=simulator.host, port=simulator.port)
+    )
+    printer.simulator = simulator  # type: ignore[attr-defined]
+    yield printer
+    printer.close()
+    simulator.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def runner_for(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path, sent: list[p.Message], **devices: Any
+) -> StepRunner:
+    return StepRunner(
+        devices=Devices(**devices),
+        documents=DocumentClient(http, hub_url=hub_double.url, token="t"),
+        send=sent.append,
+        work_dir=tmp_path / "citizen",
+    )
+
+
+def statuses(sent: list[p.Message]) -> list[tuple[str, str | None]]:
+    return [(m.status, m.error) for m in sent if isinstance(m, p.StepUpdate)]
+
+
+async def test_a_scan_is_uploaded_and_the_agent_told(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    sent: list[p.Message] = []
+    scanner = open_scanner(ScannerConfig(backend="simulator"))
+    try:
+        runner = runner_for(hub_double, http, tmp_path, sent, scanner=scanner)
+        request = p.StepRequest(call_id=CALL, step_id="s1", kind="scan", params={"mode": "gray"})
+        finished = await runner.run(request)
+    finally:
+        scanner.close()
+    assert finished.status == "done" and finished.document_id in hub_double.documents
+    assert hub_double.documents[finished.document_id].startswith(b"\xff\xd8\xff")
+    assert statuses(sent) == [("progress", None), ("done", None)]
+    assert sent[-1].document_id == finished.document_id  # type: ignore[attr-defined]
+    assert not (tmp_path / "citizen").exists() or not any((tmp_path / "citizen").iterdir())
+
+
+async def test_a_jammed_scanner_fails_the_step_with_its_code(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    sent: list[p.Message] = []
+    scanner = open_scanner(ScannerConfig(backend="simulator", fault=Fault.JAMMED))
+    try:
+        runner = runner_for(hub_double, http, tmp_path, sent, scanner=scanner)
+        finished = await runner.run(p.StepRequest(call_id=CALL, step_id="s2", kind="scan"))
+    finally:
+        scanner.close()
+    assert (finished.status, finished.error) == ("failed", "jammed")
+    assert statuses(sent) == [("failed", "jammed")]
+
+
+async def test_a_step_without_its_device_fails_as_missing(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    sent: list[p.Message] = []
+    runner = runner_for(hub_double, http, tmp_path, sent)
+    for kind in ("scan", "print_a4", "print_receipt"):
+        request = p.StepRequest(call_id=CALL, step_id=f"m-{kind}", kind=kind, document_id="d")
+        assert (await runner.run(request)).error == "missing"
+
+
+async def test_a_receipt_step_prints_what_the_agent_sent(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path, receipt_printer: Any
+) -> None:
+    sent: list[p.Message] = []
+    runner = runner_for(hub_double, http, tmp_path, sent, receipt_printer=receipt_printer)
+    params = {"title": "Cita", "text": "Dilluns 16, 9:30\nPlaça d'Orfila, 1", "qr": "https://x"}
+    request = p.StepRequest(call_id=CALL, step_id="r1", kind="print_receipt", params=params)
+    finished = await runner.run(request)
+    assert finished == StepFinished("r1", "done")
+    receipt = receipt_printer.simulator.wait_for_receipts(1)[0]
+    assert receipt.texts[:3] == ["Cita", "Dilluns 16, 9:30", "Plaça d'Orfila, 1"]
+    assert receipt.qr_payloads == ["https://x"]
+
+
+async def test_a_receipt_step_out_of_paper_fails_as_paper_out(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path, receipt_printer: Any
+) -> None:
+    from hardware.health import PaperLevel
+
+    receipt_printer.simulator.set_paper(PaperLevel.OUT)
+    sent: list[p.Message] = []
+    runner = runner_for(hub_double, http, tmp_path, sent, receipt_printer=receipt_printer)
+    request = p.StepRequest(call_id=CALL, step_id="r2", kind="print_receipt", params={"text": "x"})
+    assert (await runner.run(request)).error == "paper_out"
+    assert statuses(sent) == [("failed", "paper_out")]
+
+
+async def test_signing_stamps_the_signature_uploads_and_wipes_it(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    hub_double.documents["to-sign"] = a_pdf(2)
+    sent: list[p.Message] = []
+    runner = runner_for(hub_double, http, tmp_path, sent)
+    request = p.StepRequest(call_id=CALL, step_id="g1", kind="sign", document_id="to-sign")
+    prepared = await runner.prepare(request)
+    assert prepared.step_id == "g1" and prepared.preview is not None
+    assert prepared.preview.read_bytes().startswith(b"\x89PNG")
+    assert prepared.preview.parent == tmp_path / "citizen"
+    signature = bytearray(a_signature())
+    finished = await runner.run(request, signature)
+    assert finished.status == "done" and signature == bytearray(len(signature))
+    signed = PdfReader(io.BytesIO(hub_double.documents[finished.document_id or ""]))
+    assert len(signed.pages) == 2
+    assert "/XObject" in signed.pages[1]["/Resources"]  # the signature, on the last page
+    assert "/XObject" not in signed.pages[0]["/Resources"]
+
+
+async def test_a_document_that_is_not_a_pdf_or_is_gone_fails_the_step(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    hub_double.documents["html"] = b"<html>not a pdf</html>"
+    sent: list[p.Message] = []
+    runner = runner_for(hub_double, http, tmp_path, sent)
+    not_pdf = p.StepRequest(call_id=CALL, step_id="g2", kind="sign", document_id="html")
+    assert (await runner.run(not_pdf, bytearray(a_signature()))).error == "not_pdf"
+    gone = p.StepRequest(call_id=CALL, step_id="g3", kind="sign", document_id="gone")
+    assert (await runner.run(gone, bytearray(a_signature()))).error == "download_failed"
+    assert await runner.prepare(gone) == StepPrepared("g3")
+    no_doc = p.StepRequest(call_id=CALL, step_id="g4", kind="print_a4")
+    assert (await runner.run(no_doc)).error == "no_document"
+
+
+async def test_a_cancelled_step_does_not_tell_the_agent(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path, receipt_printer: Any
+) -> None:
+    sent: list[p.Message] = []
+    runner = runner_for(hub_double, http, tmp_path, sent, receipt_printer=receipt_printer)
+    request = p.StepRequest(call_id=CALL, step_id="c1", kind="print_receipt", params={"text": "x"})
+    runner.cancel(request)
+    assert (await runner.run(request)).status == "done"
+    assert sent == []
+
+
+def test_a_signature_box_outside_the_document_is_refused() -> None:
+    with pytest.raises(StepError, match="page from 1 to 2"):
+        stamp_signature(a_pdf(2), a_signature(), {"page": 3})
+    with pytest.raises(StepError, match="readable PDF"):
+        stamp_signature(b"%PDF-1.4 broken", a_signature(), {})
+
+
+async def test_the_information_ticket_prints_in_the_citizen_language(receipt_printer: Any) -> None:
+    site = SiteInformation(
+        name="Oficina d'Atenció Ciutadana — Sant Andreu",
+        address="Plaça d'Orfila, 1, 08030 Barcelona",
+        opening_hours={"mon": ["08:30-14:30"], "thu": ["08:30-14:30", "16:00-19:00"]},
+    )
+    opens = datetime(2026, 3, 16, 7, 30, tzinfo=UTC)
+    receipt_printer.print_ticket(information_ticket(site, "ca", opens))
+    texts = receipt_printer.simulator.wait_for_receipts(1)[0].texts
+    assert texts[0] == "Horaris i adreces"
+    assert "Plaça d'Orfila, 1, 08030 Barcelona" in texts
+    assert "Oficina d'Atenció Ciutadana - Sant Andreu" in texts  # no em dash on a receipt
+    assert "Dilluns: 08:30-14:30" in texts and "Dimarts: Tancat" in texts
+    assert "Obre el dilluns 16 de març, 8:30." in texts
+    assert texts[-1] == "Gràcies per la vostra visita."
+
+
+@pytest.mark.slow
+async def test_an_a4_step_prints_the_agent_document_on_the_ipp_printer(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    from hardware.printer import A4PrinterConfig, open_a4_printer
+    from hardware.printer.ipp_simulator import start_background as start_ipp_simulator
+
+    hub_double.documents["print-me"] = a_pdf(1)
+    with start_ipp_simulator(tmp_path / "spool") as simulator:
+        printer = open_a4_printer(A4PrinterConfig(backend="simulator", uri=simulator.uri))
+        try:
+            sent: list[p.Message] = []
+            runner = runner_for(hub_double, http, tmp_path, sent, a4_printer=printer)
+            request = p.StepRequest(
+                call_id=CALL, step_id="a1", kind="print_a4", document_id="print-me"
+            )
+            finished = await runner.run(request)
+        finally:
+            printer.close()
+        assert finished == StepFinished("a1", "done", document_id="print-me")
+        assert statuses(sent) == [("progress", None), ("done", None)]
+        assert len(simulator.spooled()) == 1
