@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import uuid4
 
 from sqlalchemy import func, select, update
@@ -138,11 +138,19 @@ class Approval:
     created: bool
 
 
+PollStatus = Literal["pending", "expired", "refused", "superseded", "completed"]
+_OVER: dict[EnrolmentStatus, PollStatus] = {
+    EnrolmentStatus.REFUSED: "refused",
+    EnrolmentStatus.SUPERSEDED: "superseded",
+    EnrolmentStatus.COMPLETED: "completed",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PollResult:
     """How a request is going; ``token`` is set exactly once, when the cabin collects it."""
 
-    status: str  # pending | expired | refused | superseded | completed
+    status: PollStatus
     expires_at: datetime
     cabin_id: int | None = None
     token: str | None = None
@@ -242,7 +250,9 @@ def approve(
             assert request is not None
             if session.get(Site, site_id) is None:
                 raise SiteUnknown(f"Expected site_id of an existing site, but got {site_id}")
-            cabin, created = _cabin_for(session, request.serial, name=name, site_id=site_id, now=now)
+            cabin, created = _cabin_for(
+                session, request.serial, name=name, site_id=site_id, now=now
+            )
             request.status = EnrolmentStatus.APPROVED
             request.decided_at = now
             request.decided_by = user_id
@@ -319,10 +329,10 @@ def poll(log: AttentionLog, *, request_id: int, poll_token: str, now: datetime) 
             )
         status = request.status
         if status is EnrolmentStatus.PENDING:
-            state = "pending" if _is_live(request, now) else "expired"
+            state: PollStatus = "pending" if _is_live(request, now) else "expired"
             return PollResult(state, request.expires_at)
         if status is not EnrolmentStatus.APPROVED:
-            return PollResult(status.value, request.expires_at, request.cabin_id)
+            return PollResult(_OVER[status], request.expires_at, request.cabin_id)
         assert request.cabin_id is not None
         cabin = session.get(Cabin, request.cabin_id)
         assert cabin is not None  # a foreign key

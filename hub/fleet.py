@@ -129,7 +129,9 @@ def worst_state(devices: Sequence[Mapping[str, Any]]) -> str:
     return max(known, key=_SEVERITY.__getitem__)
 
 
-def enqueue(database: Database, *, cabin_id: int, kind: ActionKind, user_id: int, now: datetime) -> FleetAction:
+def enqueue(
+    database: Database, *, cabin_id: int, kind: ActionKind, user_id: int, now: datetime
+) -> FleetAction:
     """Queue an action for a cabin."""
     action = FleetAction(
         id=str(uuid.uuid4()),
@@ -261,7 +263,9 @@ class ActionDispatcher:
                     FleetAction.status == ActionStatus.SENT,
                     FleetAction.sent_at <= now - ACTION_TIMEOUT,
                 )
-                .values(status=ActionStatus.FAILED, finished_at=now, detail="no answer from the cabin")
+                .values(
+                    status=ActionStatus.FAILED, finished_at=now, detail="no answer from the cabin"
+                )
             )
             rows = session.execute(
                 select(FleetAction.id, FleetAction.cabin_id, FleetAction.kind)

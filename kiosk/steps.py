@@ -17,7 +17,7 @@ import io
 import logging
 import os
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -321,28 +321,31 @@ class SiteInformation:
     name: str
     address: str
     timezone: str = "Europe/Madrid"
-    opening_hours: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: As the hub stores them: ``{"mon": ["09:00-14:00"], …}`` or ``{"always": true}``.
+    opening_hours: Mapping[str, Any] = field(default_factory=dict)
 
 
 async def fetch_site(http: httpx.AsyncClient, *, hub_url: str, token: str) -> SiteInformation:
-    """The cabin's site from ``GET /api/cabin/site``; :class:`StepError` if it cannot be had."""
+    """The cabin's site, from ``GET /api/cabin/config``; :class:`StepError` if unavailable."""
     try:
         response = await http.get(
-            hub_url.rstrip("/") + "/api/cabin/site", headers={"Authorization": f"Bearer {token}"}
+            hub_url.rstrip("/") + "/api/cabin/config",
+            headers={"Authorization": f"Bearer {token}"},
         )
         data = response.json() if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError) as exc:
         raise StepError("information_failed", f"{type(exc).__name__} asking the hub") from exc
-    if not isinstance(data, dict):
+    site = data.get("site") if isinstance(data, dict) else None
+    if not isinstance(site, dict):
         raise StepError(
             "information_failed",
-            f"Expected HTTP 200 with the site, but got {response.status_code}",
+            f"Expected HTTP 200 with the cabin's site, but got {response.status_code}",
         )
     return SiteInformation(
-        name=str(data.get("name", "")),
-        address=str(data.get("address", "")),
-        timezone=str(data.get("timezone", "Europe/Madrid")),
-        opening_hours=dict(data.get("opening_hours") or {}),
+        name=str(site.get("name", "")),
+        address=str(site.get("address", "")),
+        timezone=str(site.get("timezone", "Europe/Madrid")),
+        opening_hours=dict(site.get("opening_hours") or {}),
     )
 
 
@@ -358,7 +361,9 @@ def information_ticket(
     site: SiteInformation, lang: str, opens_at: datetime | None = None
 ) -> Ticket:
     """The ticket a citizen takes away: the office, its address and hours, in ``lang``."""
-    body = [_line(texts.tr(texts.ADDRESS, lang), bold=True), _line(site.address)]
+    body = []
+    if site.address:
+        body += [_line(texts.tr(texts.ADDRESS, lang), bold=True), _line(site.address)]
     body.append(_line(texts.tr(texts.OPENING_HOURS, lang), bold=True))
     body += [_line(line) for line in texts.opening_hours_lines(site.opening_hours, lang)]
     if opens_at is not None:

@@ -9,8 +9,9 @@ exist only in one view) live in :mod:`kiosk.ui.texts_ui`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, get_day_names
@@ -270,7 +271,7 @@ def opens_text(opens_at: datetime | None, lang: str, timezone: str = "Europe/Mad
     return tr(OPENS_AT, lang).format(when=when_text(opens_at, lang, timezone))
 
 
-def opening_hours_lines(hours: Mapping[str, Sequence[str]], lang: str) -> list[str]:
+def opening_hours_lines(hours: Mapping[str, Any], lang: str) -> list[str]:
     """One line per weekday ("dilluns: 08:30–14:30"), as the hub's opening hours give them."""
     names = get_day_names("wide", locale=babel_locale(lang))
     lines = []

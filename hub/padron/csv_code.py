@@ -55,9 +55,7 @@ def derive(key: bytes, certificate_id: str) -> str:
     """The CSV of a certificate, compact (no separators)."""
     digest = hmac.new(key, f"certificate:{certificate_id}".encode(), hashlib.sha256).digest()
     number = int.from_bytes(digest, "big") >> (len(digest) * 8 - DATA_CHARS * 5)
-    data = "".join(
-        ALPHABET[(number >> (5 * (DATA_CHARS - 1 - i))) & 31] for i in range(DATA_CHARS)
-    )
+    data = "".join(ALPHABET[(number >> (5 * (DATA_CHARS - 1 - i))) & 31] for i in range(DATA_CHARS))
     return data + _check_char(data)
 
 

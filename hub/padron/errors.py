@@ -24,6 +24,7 @@ data); :meth:`PadronError.citizen_message` is what the citizen reads, in their l
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from hub.padron import texts
 from hub.padron.texts import _
@@ -49,7 +50,7 @@ class InvalidDocument(PadronError):
 
     code = "invalid_document"
     citizen_text = _("This DNI or NIE is not valid. Please check it and type it again.")
-    _reasons = {
+    _reasons: ClassVar[dict[str, str]] = {
         "empty": _("Please type your DNI or NIE."),
         "wrong_length": _("A DNI or NIE has 9 characters. Please check it."),
         "non_digits": _("Only the first character (NIE) and the last one can be letters."),
@@ -72,7 +73,7 @@ class InvalidBirthDate(PadronError):
 
     code = "invalid_birth_date"
     citizen_text = _("This date of birth is not valid. Please check it.")
-    _reasons = {
+    _reasons: ClassVar[dict[str, str]] = {
         "bad_format": _("Please type the date of birth as day, month and year."),
         "no_such_day": _("That day does not exist in the calendar. Please check the date."),
         "in_future": _("The date of birth cannot be in the future."),

@@ -53,9 +53,7 @@ class PadronRegistration(Base):
     """A person's registration at an address, from ``registered_on`` until ``ended_on``."""
 
     __tablename__ = "padron_registrations"
-    __table_args__ = (
-        UniqueConstraint("resident_id", "address_id", "registered_on"),
-    )
+    __table_args__ = (UniqueConstraint("resident_id", "address_id", "registered_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(

@@ -44,7 +44,9 @@ class RestSource:
         if settings.rest_token is not None:
             headers["Authorization"] = f"Bearer {settings.rest_token.get_secret_value()}"
         elif settings.rest_username is not None and settings.rest_password is not None:
-            auth = httpx.BasicAuth(settings.rest_username, settings.rest_password.get_secret_value())
+            auth = httpx.BasicAuth(
+                settings.rest_username, settings.rest_password.get_secret_value()
+            )
         self._client = httpx.Client(
             base_url=settings.rest_url,
             headers=headers,
@@ -88,7 +90,9 @@ class RestSource:
         """The person with this document and date of birth, asked of the service."""
         params = {
             self.settings.rest_document_param: document.number,
-            self.settings.rest_birth_date_param: birth_date.strftime(self.settings.rest_date_format),
+            self.settings.rest_birth_date_param: birth_date.strftime(
+                self.settings.rest_date_format
+            ),
         }
         answer = self._get(self.settings.rest_lookup_path, params)
         if answer is None:
@@ -128,7 +132,7 @@ class RestSource:
         ]
         if not current:
             return None
-        current.sort(key=lambda r: (r.registration.registered_on if r.registration else date.min))
+        current.sort(key=lambda r: r.registration.registered_on if r.registration else date.min)
         assert current[0].registration is not None
         return Household(registration, current[0].registration.address, tuple(current))
 

@@ -48,7 +48,7 @@ TechnicianUser = Annotated[User, Depends(require_role(Role.TECHNICIAN, Role.ADMI
 class HubIdentity(BaseModel):
     """Who answers on this address."""
 
-    service: Literal["cabina-hub"] = SERVICE_NAME
+    service: Literal["cabina-hub"] = "cabina-hub"
     version: str
     api: int = 1
     enrolment: bool = True
@@ -205,7 +205,9 @@ def build_router(
     requests_made: dict[str, LoginRateLimiter] = {}
     guesses: dict[str, LoginRateLimiter] = {}
 
-    def limiter(store: dict[str, LoginRateLimiter], request: Request, limit: int) -> LoginRateLimiter:
+    def limiter(
+        store: dict[str, LoginRateLimiter], request: Request, limit: int
+    ) -> LoginRateLimiter:
         # Made on first use, with the application's clock (tests move it).
         if "limiter" not in store:
             store["limiter"] = LoginRateLimiter(
@@ -269,14 +271,16 @@ def build_router(
         if result.token is not None and result.cabin_id is not None:
             credential = IssuedCredential(cabin_id=result.cabin_id, token=result.token)
         return EnrolmentProgress(
-            status=result.status,  # type: ignore[arg-type]
+            status=result.status,
             expires_at=result.expires_at,
             cabin_id=result.cabin_id,
             credential=credential,
         )
 
     @router.get("/enrolment/requests")
-    def waiting(session: SessionDep, clock: ClockDep, _user: TechnicianUser) -> list[PendingRequest]:
+    def waiting(
+        session: SessionDep, clock: ClockDep, _user: TechnicianUser
+    ) -> list[PendingRequest]:
         """The requests waiting for a technician, oldest first."""
         return [
             PendingRequest.model_validate(row)

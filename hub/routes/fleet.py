@@ -244,19 +244,23 @@ def _profile(session: Session, cabin_id: int) -> CabinProfile:
     return profile
 
 
+def _board(request: Request) -> fleet.FleetBoard:
+    return fleet.board_of(request.app.state.switchboard)
+
+
+BoardDep = Annotated[fleet.FleetBoard, Depends(_board)]
+
+
 def build_router() -> APIRouter:
     """The fleet routes; the router's lifespan runs the action dispatcher."""
-
-    def board(request: Request) -> fleet.FleetBoard:
-        return fleet.board_of(request.app.state.switchboard)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         dispatcher = fleet.ActionDispatcher(
             app.state.database,
-            lambda: fleet.board_of(app.state.switchboard)
-            if hasattr(app.state, "switchboard")
-            else None,
+            lambda: (
+                fleet.board_of(app.state.switchboard) if hasattr(app.state, "switchboard") else None
+            ),
             app.state.clock,
         )
         app.state.fleet_dispatcher = dispatcher
@@ -267,7 +271,6 @@ def build_router() -> APIRouter:
             await dispatcher.stop()
 
     router = APIRouter(prefix="/api", tags=["fleet"], lifespan=lifespan)
-    BoardDep = Annotated[fleet.FleetBoard, Depends(board)]
 
     @router.get("/fleet/cabins")
     def list_cabins(

@@ -14,6 +14,7 @@ import io
 import logging
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -173,12 +174,8 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _abandoned(attention: Attention) -> bool:
-    return (
-        attention.queued_at is not None
-        and attention.answered_at is None
-        and attention.ended_at is not None
-    )
+def _abandoned(row: Attention) -> bool:
+    return row.queued_at is not None and row.answered_at is None and row.ended_at is not None
 
 
 def _day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
@@ -231,12 +228,9 @@ def _faults(telemetry: Sequence[Mapping[str, Any]] | None) -> list[DeviceFault]:
         state = str(device.get("state", ""))
         if state in _NOTEWORTHY:
             error = device.get("last_error") or device.get("paper")
+            error = None if error in (None, "ok") else str(error)
             faults.append(
-                DeviceFault(
-                    device=str(device.get("device", "?")),
-                    state=state,
-                    error=None if error in (None, "ok") else str(error),
-                )
+                DeviceFault(device=str(device.get("device", "?")), state=state, error=error)
             )
     return faults
 
@@ -317,14 +311,7 @@ def overview(
     snapshot = board.snapshot()
     today, calls_by_agent = _today(session, now, settings.timezone)
     queues = [
-        QueueLine(
-            service=service,
-            language=language,
-            waiting=summary.waiting,
-            ringing=summary.ringing,
-            staffed=summary.staffed,
-            longest_wait_s=round(summary.longest_wait_s, 1),
-        )
+        QueueLine(service=service, language=language, **asdict(summary))
         for (service, language), summary in snapshot.queues.items()
     ]
     return Overview(

@@ -262,6 +262,11 @@ class KioskApp(App):  # type: ignore[misc]
         self._screens[state] = screen
         return screen
 
+    @property
+    def warmed_up(self) -> bool:
+        """Whether every screen has been built."""
+        return len(self._screens) == len(SCREENS)
+
     def current_screen(self) -> KioskScreen:
         """The screen on show."""
         return self.screen(self.flow.state)

@@ -47,18 +47,25 @@ class _Finger(MotionEvent):  # type: ignore[misc]
         super().depack(args)
 
 
-async def next_frame() -> None:
-    """Wait until Kivy has run one more frame (layout and drawing included)."""
-    done = asyncio.get_running_loop().create_future()
+async def next_frame(frames: int = 2) -> None:
+    """Wait until Kivy has run ``frames`` more frames (the second lets triggered layouts and
+    redraws of the first settle)."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    left = [frames]
 
-    def _resolve(_dt: float) -> None:
+    def tick(_dt: float) -> bool:
+        left[0] -= 1
+        if left[0] > 0:
+            return True
         if not done.done():
             done.set_result(None)
+        return False
 
-    Clock.schedule_once(_resolve, 0)
-    await done
-    # One more, so that layouts triggered by the first frame have settled too.
-    await asyncio.sleep(0)
+    event = Clock.schedule_interval(tick, 0)
+    try:
+        await done
+    finally:
+        event.cancel()
 
 
 def _inside_hidden_screen(widget: Widget, current: Widget) -> bool:

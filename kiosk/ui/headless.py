@@ -28,8 +28,8 @@ class DisplaySettings:
     """How the kiosk's window is opened."""
 
     size: tuple[int, int] = LANDSCAPE
-    #: Kivy's ``dp`` scale: 1.0 for a 21" full-HD panel; lower it for smaller panels.
-    density: float = 1.0
+    #: Kivy's ``dp`` scale; None scales the full-HD design to the screen (short side / 1080).
+    density: float | None = None
     fullscreen: bool = False
     headless: bool = False
     #: Where Kivy keeps its own configuration and logs (never the citizen's data).
@@ -39,8 +39,15 @@ class DisplaySettings:
         width, height = self.size
         if min(width, height) < 480:
             raise ValueError(f"Expected a window of at least 480x480, but got {width}x{height}")
-        if not 0.5 <= self.density <= 4.0:
-            raise ValueError(f"Expected a density between 0.5 and 4, but got {self.density}")
+        if not 0.5 <= self.scale <= 4.0:
+            raise ValueError(f"Expected a density between 0.5 and 4, but got {self.scale}")
+
+    @property
+    def scale(self) -> float:
+        """The density in use: as given, or the screen's short side over 1080."""
+        if self.density is not None:
+            return self.density
+        return round(min(self.size) / 1080, 3)
 
 
 def kivy_environment(settings: DisplaySettings) -> dict[str, str]:
@@ -50,7 +57,7 @@ def kivy_environment(settings: DisplaySettings) -> dict[str, str]:
         "KIVY_LOG_MODE": "PYTHON",  # Kivy logs through the logging module like the rest
         "KIVY_NO_FILELOG": "1",
         "KIVY_NO_CONFIG": "1",  # never write ~/.kivy/config.ini on a cabin
-        "KIVY_METRICS_DENSITY": repr(settings.density),
+        "KIVY_METRICS_DENSITY": repr(settings.scale),
         "KIVY_METRICS_FONTSCALE": "1.0",
         "KIVY_WINDOW": "sdl2",
     }

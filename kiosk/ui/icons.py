@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.graphics import Color, Ellipse, Line, RoundedRectangle, Triangle
 from kivy.properties import ColorProperty, StringProperty
 from kivy.uix.widget import Widget
@@ -267,8 +268,8 @@ def _face(level: int) -> Callable[[Pen], None]:
         p.ring(0.5, 0.5, 0.46, width=0.6)
         p.disc(0.35, 0.62, 0.055)
         p.disc(0.65, 0.62, 0.055)
-        bend = (level - 3) * 0.12
-        p.curve(0.3, 0.32 + bend / 2, 0.5, 0.32 - bend, 0.7, 0.32 + bend / 2, width=1.1)
+        bend = (level - 3) * 0.09
+        p.curve(0.32, 0.3 + bend / 2, 0.5, 0.3 - bend, 0.68, 0.3 + bend / 2, width=0.8)
 
     return draw
 
@@ -310,10 +311,10 @@ class Icon(Widget):  # type: ignore[misc]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.fbind("name", self._redraw)
-        self.fbind("color", self._redraw)
-        self.fbind("pos", self._redraw)
-        self.fbind("size", self._redraw)
+        # One redraw per frame, with the final position and size of the layout pass.
+        self._trigger = Clock.create_trigger(self._redraw, -1)
+        for name in ("name", "color", "pos", "size"):
+            self.fbind(name, self._trigger)
         self._redraw()
 
     def _redraw(self, *_args: Any) -> None:

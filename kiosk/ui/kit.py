@@ -49,8 +49,8 @@ def sample_flow(config: FlowConfig | None = None, *, online: bool = True) -> Flo
     """A flow with predictable ids and :data:`TEST_PIN`; the hub counts as reachable."""
     ids = itertools.count(1)
     flow = Flow(
-        config or FlowConfig(services=("general", "padron", "tributs"),
-                             complaint_service="general"),
+        config
+        or FlowConfig(services=("general", "padron", "tributs"), complaint_service="general"),
         new_id=lambda: f"00000000-0000-4000-8000-{next(ids):012d}",
         verify_pin=lambda typed: typed == TEST_PIN,
     )
@@ -66,6 +66,7 @@ async def kiosk_app(
     *,
     cabin_name: str = "Cabina de proves",
     check_results: Sequence[CheckResult] = (),
+    warm_up: bool = False,
 ) -> AsyncIterator[Kit]:
     """Run the kiosk app over ``flow`` and ``parts`` while the block runs."""
     runner: CommandRunner | None = None
@@ -78,7 +79,7 @@ async def kiosk_app(
         execute=lambda command: runner(command) if runner is not None else None,
         cabin_name=cabin_name,
         hardware_check=check,
-        warm_up=False,
+        warm_up=warm_up,
     )
     runner = CommandRunner(parts or Parts(), deliver=app.send, view=app)
     try:

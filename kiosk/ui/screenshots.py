@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from kiosk.flow import Flow, FlowConfig, State, Tick
 from kiosk.ui.app import KioskApp
 from kiosk.ui.driver import UiDriver, next_frame
 from kiosk.ui.headless import LANDSCAPE, PORTRAIT
+from kiosk.ui.layout_check import layout_problems
 from kiosk.ui.tour import TOUR_PIN, Scene, sample_information, sample_person, scenes
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ async def _stage(
     app.use_flow(flow)
     await next_frame()
     if flow.state is State.INFORMATION:
-        app.show_information(sample_information())
+        app.show_information(sample_information(lang))
     if flow.state in (State.CALL, State.STEP_SCAN, State.STEP_SIGN, State.STEP_INFO):
         app.show_agent_frame(sample_person(960, 720, shirt=(20, 70, 140), wall=(200, 210, 220)))
         app.show_own_frame(
@@ -105,18 +106,32 @@ async def _stage(
     await next_frame()
 
 
-async def take_screenshots(
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """A screen staged for its picture: where it belongs among the screenshots."""
+
+    orientation: str
+    lang: str
+    index: int
+    scene: Scene
+    variant: Variant
+
+    def path(self, out: Path) -> Path:
+        """``<out>/<orientation>/<lang>/<NN>-<screen><variant>.png``."""
+        name = f"{self.index:02d}-{self.scene.name}{self.variant.suffix}.png"
+        return out / self.orientation / self.lang / name
+
+
+async def staged(
     app: KioskApp,
     driver: UiDriver,
-    out: Path,
     *,
     languages: Sequence[str],
     orientations: Sequence[str],
     variants: Sequence[str] = ("normal",),
     only: Sequence[str] = (),
-) -> list[Path]:
-    """Write ``<out>/<orientation>/<lang>/<NN>-<screen><variant>.png``; returns the files."""
-    written: list[Path] = []
+) -> AsyncIterator[Shot]:
+    """Put every chosen screen on show in turn, yielding each while it is there."""
     with tempfile.TemporaryDirectory(prefix="cabina-shots-") as tmp:
         folder = Path(tmp)
         for orientation in orientations:
@@ -129,14 +144,30 @@ async def take_screenshots(
                     for name in variants:
                         variant = VARIANTS[name]
                         await _stage(app, scene, lang, variant, folder, driver)
-                        target = (
-                            out
-                            / orientation
-                            / lang
-                            / (f"{index:02d}-{scene.name}{variant.suffix}.png")
-                        )
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        app.root_widget.export_to_png(str(target))
-                        written.append(target)
-                        logger.info("wrote %s", target)
+                        yield Shot(orientation, lang, index, scene, variant)
+
+
+async def take_screenshots(
+    app: KioskApp,
+    driver: UiDriver,
+    out: Path,
+    *,
+    languages: Sequence[str],
+    orientations: Sequence[str],
+    variants: Sequence[str] = ("normal",),
+    only: Sequence[str] = (),
+) -> list[Path]:
+    """Write a PNG of every chosen screen under ``out``; returns the files."""
+    written: list[Path] = []
+    shots = staged(
+        app, driver, languages=languages, orientations=orientations, variants=variants, only=only
+    )
+    async for shot in shots:
+        target = shot.path(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        app.root_widget.export_to_png(str(target))
+        for problem in layout_problems(app.root_widget):
+            logger.warning("%s: %s", target, problem)
+        written.append(target)
+        logger.info("wrote %s", target)
     return written

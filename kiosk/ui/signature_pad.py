@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.graphics import Color, Line
 from kivy.input.motionevent import MotionEvent
 from kivy.metrics import dp
@@ -31,9 +32,9 @@ class SignaturePad(Widget):  # type: ignore[misc]
         # Each stroke: points as fractions of the pad (0..1), so a resize keeps the drawing.
         self._strokes: list[list[tuple[float, float]]] = []
         self._lines: list[Line] = []
-        self.fbind("pos", self._redraw)
-        self.fbind("size", self._redraw)
-        self.fbind("ink", self._redraw)
+        self._trigger = Clock.create_trigger(self._redraw, -1)
+        for name in ("pos", "size", "ink"):
+            self.fbind(name, self._trigger)
 
     @property
     def strokes(self) -> list[list[tuple[float, float]]]:

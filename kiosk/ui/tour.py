@@ -10,9 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
+from babel.dates import get_day_names
 from PIL import Image, ImageDraw
 
 from hub import protocol as p
@@ -65,18 +67,24 @@ def sample_page(path: Path, *, title_bars: int = 1) -> Path:
     return path
 
 
-def sample_information() -> list[InformationItem]:
-    """Opening hours and addresses such as a town hall publishes (sample data)."""
+def sample_information(lang: str) -> list[InformationItem]:
+    """Opening hours and addresses such as a town hall publishes (sample data), in ``lang``."""
+    days = get_day_names("abbreviated", locale=lang.split("@")[0])
+
+    def span(first: int, last: int, hours: str) -> str:
+        return f"{days[first]}–{days[last]} {hours}"
+
     return [
         InformationItem(
             "Oficina d'Atenció Ciutadana",
-            ("Plaça de l'Ajuntament, 1", "08001", "Mon–Fri 8:30–14:30", "Thu 16:00–19:00"),
+            (
+                "Plaça de l'Ajuntament, 1 · 08001",
+                span(0, 4, "8:30–14:30"),
+                f"{days[3]} 16:00–19:00",
+            ),
         ),
-        InformationItem(
-            "Padró d'habitants",
-            ("Carrer Major, 12, 1r", "Mon–Fri 9:00–14:00", "010"),
-        ),
-        InformationItem("Cabina", ("Mon–Sat 8:00–20:00",)),
+        InformationItem("Padró d'habitants", ("Carrer Major, 12, 1r", span(0, 4, "9:00–14:00"))),
+        InformationItem("Cabina", (span(0, 5, "8:00–20:00"),)),
     ]
 
 
@@ -135,7 +143,9 @@ def scenes(lang: str, now: datetime) -> list[Scene]:
         flow.dispatch(AnswerConsent(recording=False))
         call_id = flow.session.call_id
         assert call_id is not None
-        opens = (now + timedelta(days=1)).replace(hour=8, minute=30, second=0, microsecond=0)
+        # Half past eight tomorrow, on the town's clock.
+        local = (now + timedelta(days=1)).astimezone(ZoneInfo("Europe/Madrid"))
+        opens = local.replace(hour=8, minute=30, second=0, microsecond=0)
         flow.dispatch(p.ServiceClosed(call_id=call_id, opens_at=opens))
 
     def sign(flow: Flow, folder: Path) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from kivy.clock import Clock
 from kivy.graphics import Color, Rectangle
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty
@@ -32,9 +33,9 @@ class VideoView(Widget):  # type: ignore[misc]
         with self.canvas:
             Color(1, 1, 1, 1)
             self._picture = Rectangle(pos=self.pos, size=(0, 0))
-        self.fbind("pos", self._layout)
-        self.fbind("size", self._layout)
-        self.fbind("mirror", self._layout)
+        self._trigger = Clock.create_trigger(self._layout, -1)
+        for name in ("pos", "size", "mirror"):
+            self.fbind(name, self._trigger)
         self.fbind("background", self._recolour)
 
     @property

@@ -78,20 +78,16 @@ def stamp_signature(pdf: bytes, name: str = "Signat a la cabina") -> bytes:
     from pypdf import PdfReader, PdfWriter
     from reportlab.pdfgen import canvas
 
-    reader = PdfReader(io.BytesIO(pdf))
-    last = reader.pages[-1]
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    last = writer.pages[-1]
     overlay = io.BytesIO()
-    sheet = canvas.Canvas(
-        overlay, pagesize=(float(last.mediabox.width), float(last.mediabox.height))
-    )
+    size = (float(last.mediabox.width), float(last.mediabox.height))
+    sheet = canvas.Canvas(overlay, pagesize=size)
     sheet.rect(300, 60, 220, 70)
     sheet.drawString(310, 100, name)
     sheet.bezier(320, 80, 360, 120, 400, 40, 480, 90)
     sheet.save()
     last.merge_page(PdfReader(io.BytesIO(overlay.getvalue())).pages[0])
-    writer = PdfWriter()
-    for page in reader.pages:
-        writer.add_page(page)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -110,6 +106,8 @@ class CabinPeer:
     frames_received: int = 0
     messages: list[dict[str, Any]] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
+    #: What went wrong inside this cabin while it carried out a step.
+    failures: list[Exception] = field(default_factory=list)
     call_id: str | None = None
     attention_id: str | None = None
     _ws: ClientConnection | None = None
@@ -283,6 +281,13 @@ class CabinPeer:
 
     async def _on_step_request(self, request: dict[str, Any]) -> None:
         self.steps.append(request)
+        try:
+            await self._run_step(request)
+        except Exception as exc:  # a broken step must show, not hang the test
+            self.failures.append(exc)
+            await self._update(request, "failed", error="io")
+
+    async def _run_step(self, request: dict[str, Any]) -> None:
         kind = request["kind"]
         if kind == "scan":
             if not self.has_scanner:

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from console.browser import CHROMIUM_ARGS
 from console.office import (
     Connected,
     Office,
@@ -21,6 +22,7 @@ from console.office import (
     sign_in,
 )
 from fastapi import FastAPI
+from playwright.async_api import Browser, async_playwright
 from support.peers import Place
 
 from cabina.config import load_settings
@@ -135,3 +137,14 @@ def pdf() -> bytes:
 def jpeg() -> bytes:
     """A small real JPEG."""
     return make_jpeg()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Chromium with a fake camera and microphone, always allowed."""
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()

@@ -15,9 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from console.browser import Console, answer, go_available, media_flows_both_ways, open_console
 from console.cabin_peer import CabinPeer
 from console.office import Office, make_pdf
-from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
+from playwright.async_api import Browser, WebSocketRoute
 from pypdf import PdfReader
 
 from hardware.health import PaperLevel
@@ -26,30 +27,7 @@ from hardware.printer.simulator import SimulatorHandle, start_background
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream=fps=30",
-    "--use-fake-ui-for-media-stream",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORDS = {"laia": "laia-password-1", "nerea": "nerea-password-1", "montse": "montse-password-1"}
 DNI = "12345678Z"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Chromium with a fake camera and microphone, always allowed."""
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        await chromium.close()
 
 
 @pytest.fixture
@@ -72,86 +50,6 @@ async def cabin(
     await peer.open()
     yield peer
     await peer.close()
-
-
-class Console:
-    """One agent's or supervisor's page, and what went wrong in it."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", self._console)
-
-    def _console(self, message: Any) -> None:
-        # The first /api/me before signing in answers 401 by design.
-        if message.type == "error" and "401" not in message.text:
-            self.errors.append(message.text)
-
-    async def shot(self, name: str) -> None:
-        """Save a screenshot for the documentation."""
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await self.page.screenshot(path=str(SCREENSHOTS / f"console-{name}.png"))
-
-    async def text(self, selector: str) -> str:
-        """The visible text of the first match, once it is visible."""
-        element = self.page.locator(selector).first
-        await element.wait_for(state="visible", timeout=30_000)
-        return await element.inner_text()
-
-    async def step_status(self, kind: str, status: str) -> str:
-        """The status line of the latest ``kind`` step once it reaches ``status``."""
-        selector = f"li.step[data-kind='{kind}'][data-status='{status}'] .step-status"
-        return await self.text(selector)
-
-
-async def open_console(
-    browser: Browser, office: Office, username: str, *, locale: str = "en-GB", route: Any = None
-) -> Console:
-    """A new browser context signed in as ``username``."""
-    context = await browser.new_context(viewport={"width": 1366, "height": 860}, locale=locale)
-    page = await context.new_page()
-    if route is not None:
-        await page.route_web_socket("**/ws/agent", route)
-    console = Console(page)
-    await page.goto(f"{office.hub.url}/")
-    await page.locator("form.signin-form").wait_for()
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", PASSWORDS[username])
-    await page.click("form.signin-form button[type=submit]")
-    await page.locator("cab-topbar .brand").wait_for()
-    return console
-
-
-async def go_available(console: Console) -> None:
-    """Click the presence button and wait for the hub to confirm."""
-    await console.page.locator("cab-topbar .presence[data-state='away']").wait_for()
-    await console.page.click("cab-topbar .presence-toggle")
-    await console.page.locator("cab-topbar .presence[data-state='available']").wait_for()
-
-
-async def media_flows_both_ways(console: Console, cabin: CabinPeer) -> dict[str, Any]:
-    """getStats of the console once frames are decoded here and arrive at the cabin."""
-    stats: dict[str, Any] = {}
-    for _ in range(150):
-        stats = await console.page.evaluate("document.querySelector('cab-call').stats()") or {}
-        if (
-            stats.get("framesDecoded", 0) > 30
-            and stats.get("framesSent", 0) > 30
-            and cabin.frames_received > 30
-        ):
-            return stats
-        await asyncio.sleep(0.2)
-    raise AssertionError(
-        f"media did not flow both ways: {stats}, cabin got {cabin.frames_received}"
-    )
-
-
-async def answer(console: Console, cabin: CabinPeer) -> None:
-    """The console rings for the cabin's call; one click answers."""
-    await console.page.locator("cab-ring:not([hidden]) button.answer").click()
-    await console.page.locator("cab-call:not([hidden]) video.remote").wait_for()
-    await cabin.expect("call.connected", call_id=cabin.call_id)
 
 
 def attention(office: Office, attention_id: str) -> dict[str, Any]:
@@ -187,7 +85,8 @@ async def test_an_agent_serves_a_citizen_from_ring_to_history(
     await laia.shot("ringing")
 
     # One click answers; video and sound flow both ways.
-    await answer(laia, cabin)
+    await answer(laia)
+    await cabin.expect("call.connected", call_id=cabin.call_id)
     assert not await page.evaluate("document.querySelector('cab-desk').ringer.ringing")
     stats = await media_flows_both_ways(laia, cabin)
     assert stats["width"] == 640 and stats["height"] == 360
@@ -236,6 +135,9 @@ async def test_an_agent_serves_a_citizen_from_ring_to_history(
     )
     text = PdfReader(io.BytesIO(bytes(signed))).pages[-1].extract_text()
     assert "Signat a la cabina" in text
+    await page.locator("cab-documents button[data-kind='scan']").click()
+    await image.wait_for()
+    await page.evaluate("window.scrollTo(0, 0)")
     await laia.shot("in-call")
 
     # Hanging up leads to wrap-up: topic and outcome from the hub's lists.
@@ -247,6 +149,7 @@ async def test_an_agent_serves_a_citizen_from_ring_to_history(
     await form.locator("select[name=topic]").select_option("padron_domicilio")
     await form.locator("select[name=outcome]").select_option("resolved")
     await form.locator("textarea[name=notes]").fill("Needs the lease contract next time.")
+    await page.evaluate("window.scrollTo(0, 0)")
     await laia.shot("wrap-up")
     await form.locator("button[type=submit]").click()
     await page.locator("cab-topbar .presence[data-state='available']").wait_for()
@@ -260,7 +163,8 @@ async def test_an_agent_serves_a_citizen_from_ring_to_history(
     # The same citizen comes back: this time the agent sees what happened before.
     first_attention = cabin.attention_id
     await cabin.call("padron", "es")
-    await answer(laia, cabin)
+    await answer(laia)
+    await cabin.expect("call.connected", call_id=cabin.call_id)
     await page.fill("cab-citizen input[name=document_number]", "12.345.678-z")
     await page.click("cab-citizen .identity-form button[type=submit]")
     earlier = page.locator(f"cab-citizen .history li[data-attention-id='{first_attention}']")
@@ -278,7 +182,7 @@ async def test_an_agent_serves_a_citizen_from_ring_to_history(
     assert await board.locator("[data-figure='answered'] .figure-value").inner_text() == "2"
     agent_row = board.locator(f"tr[data-agent-id='{office.user_id('laia')}']")
     assert await agent_row.get_attribute("data-state") == "in_call"
-    await montse.shot("supervisor")
+    await montse.shot("supervisor", full_page=True)
     href = await board.locator(".export a.button").get_attribute("href")
     exported = await montse.page.evaluate("url => fetch(url).then(r => r.text())", href)
     assert first_attention in exported and "lease contract" not in exported
@@ -336,13 +240,14 @@ async def test_bad_cases_read_as_plain_messages(
     notice = page.locator("cab-notices .notice[data-key='connection']")
     await notice.wait_for()
     assert "S'ha perdut la connexió amb el hub" in await notice.inner_text()
-    await page.locator("cab-notices .notice:text('Connectat de nou amb el hub.')").wait_for()
+    await page.locator("cab-notices .notice", has_text="Connectat de nou amb el hub.").wait_for()
     await page.locator("cab-topbar .presence[data-state='available']").wait_for()
     assert len(sockets) == 2
 
     await cabin.call("padron", "es")
     await page.locator("cab-ring:not([hidden])").wait_for()
-    await answer(laia, cabin)
+    await answer(laia)
+    await cabin.expect("call.connected", call_id=cabin.call_id)
 
     # A scan from a cabin without a scanner, a ticket with no paper, a signature refused.
     await page.click("cab-cabin-tools .tool-scan")
@@ -391,4 +296,26 @@ async def test_console_pages_carry_a_csp_that_blocks_inline_script(
     async with httpx.AsyncClient(base_url=office.hub.url) as http:
         response = await http.get("/console/")
     assert "require-trusted-types-for 'script'" in response.headers["content-security-policy"]
+    # The browser reports the refusal, and nothing else went wrong.
+    assert len(laia.errors) == 1 and "TrustedHTML" in laia.errors[0]
+
+
+async def test_a_call_is_transferred_to_another_queue_with_a_note(
+    browser: Browser, office: Office, cabin: CabinPeer
+) -> None:
+    laia = await open_console(browser, office, "laia", locale="es-ES")
+    page = laia.page
+    await go_available(laia)
+    await cabin.call("padron", "es")
+    await answer(laia)
+    await cabin.expect("call.connected", call_id=cabin.call_id)
+    await page.click("cab-call button:text('Transferir')")
+    dialog = page.locator("dialog.transfer-dialog")
+    await dialog.locator("select[name=service]").select_option("general")
+    await dialog.locator("textarea[name=note]").fill("Pregunta per les ajudes al lloguer.")
+    await dialog.locator("button[value=transfer]").click()
+    transferred = await cabin.expect("call.transferred", call_id=cabin.call_id)
+    assert transferred["service"] == "general"
+    await page.locator("cab-wrapup form.wrapup-form").wait_for()
+    assert "Llamada transferida." in await page.locator("cab-notices").inner_text()
     assert laia.errors == []

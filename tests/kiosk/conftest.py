@@ -1,4 +1,6 @@
-"""Shared fixtures for the kiosk tests: a manual clock, flows driven by it, a running hub.
+"""Shared fixtures for the kiosk tests: a manual clock and flows driven by it, a real hub with
+the demo data (``hub``), an agent signed in at it (``agent``), and a small HTTP double of the
+hub's document and event endpoints (``hub_double``).
 
 Fixtures stay generic (no screen, no device) so that flow, link and screen tests can all use
 them.
@@ -7,23 +9,33 @@ them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+import numpy as np
 import pytest
 import uvicorn
+from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from aiortc.mediastreams import MediaStreamError
 from argon2 import PasswordHasher
+from av import VideoFrame
 from fastapi import FastAPI, Request, Response
+from websockets.asyncio.client import ClientConnection, connect
 
 from cabina.config import load_settings
+from hardware.camera.timestamp import read_timestamp
+from hub import protocol as p
 from kiosk.flow import Flow, FlowConfig, HubLink
 
 
@@ -236,7 +248,15 @@ class HubDouble:
     def __init__(self) -> None:
         self.documents: dict[str, bytes] = {}
         self.events: list[dict[str, Any]] = []
+        #: What ``GET /api/cabin/config`` answers; None answers 404.
+        self.cabin_config: dict[str, Any] | None = None
         app = FastAPI()
+
+        @app.get("/api/cabin/config")
+        def cabin_config() -> Response:
+            if self.cabin_config is None:
+                return Response(status_code=404)
+            return Response(json.dumps(self.cabin_config), media_type="application/json")
 
         @app.get("/api/documents/{document_id}")
         def download(document_id: str) -> Response:
@@ -282,3 +302,110 @@ def hub_double() -> Iterator[HubDouble]:
     """A small HTTP server playing the hub's document and event endpoints."""
     with HubDouble() as double:
         yield double
+
+
+# --- an agent at the console, reduced to aiortc -------------------------------------------------
+
+
+class AgentPicture(VideoStreamTrack):
+    """The agent's camera: a plain grey picture."""
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = VideoFrame.from_ndarray(np.full((240, 320, 3), 128, np.uint8), format="bgr24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+class AgentConsole:
+    """An agent's console reduced to aiortc: answers each offer with a new peer connection."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.messages: list[Any] = []
+        self.pc: RTCPeerConnection | None = None
+        self.stamps: list[int] = []
+        self.offers = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def send(self, message: p.Message) -> None:
+        await self.ws.send(p.dump(message))
+
+    async def listen(self) -> None:
+        async for raw in self.ws:
+            message = p.parse(raw, "hub", 1 << 20)
+            self.messages.append(message)
+            if isinstance(message, p.CallRing):
+                await self.send(p.CallAccept(call_id=message.call_id))
+            elif isinstance(message, p.RtcDescription) and message.description.type == "offer":
+                await self._answer(message)
+
+    async def _answer(self, offer: p.RtcDescription) -> None:
+        self.offers += 1
+        if self.pc is not None:
+            await self.pc.close()
+        pc = self.pc = RTCPeerConnection()
+        pc.addTrack(AgentPicture())
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind == "video":
+                task = asyncio.ensure_future(self._watch(track))
+                self._tasks.add(task)
+
+        await pc.setRemoteDescription(RTCSessionDescription(offer.description.sdp, "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        answer = p.SessionDescription(type="answer", sdp=pc.localDescription.sdp)
+        await self.send(p.RtcDescription(call_id=offer.call_id, description=answer))
+
+    async def _watch(self, track: Any) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                stamp = read_timestamp(frame.to_ndarray(format="bgr24"))
+                if stamp is not None:
+                    self.stamps.append(stamp)
+
+    def of_type(self, cls: type[Any]) -> list[Any]:
+        return [m for m in self.messages if isinstance(m, cls)]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self.pc is not None:
+            await self.pc.close()
+
+
+@pytest.fixture
+async def agent(hub: RunningHub) -> AsyncIterator[AgentConsole]:
+    """The demo agent ``agent1`` (Catalan and Spanish; padron and general), signed in at
+    ``hub``'s console WebSocket, available, answering every ring and every offer."""
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        login = await http.post(
+            "/api/auth/login", json={"username": "agent1", "password": "agent1-demo"}
+        )
+        assert login.status_code == 200, login.text
+        token = login.json()["token"]
+    ws = await connect(
+        hub.url.replace("http", "ws") + "/ws/agent",
+        additional_headers={"Authorization": f"Bearer {token}"},
+        ping_interval=None,
+    )
+    agent = AgentConsole(ws)
+    listener = asyncio.create_task(agent.listen())
+    await agent.send(p.PresenceSet(state="available"))
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            await agent.send(p.Ping())
+
+    beating = asyncio.create_task(heartbeat())
+    try:
+        yield agent
+    finally:
+        beating.cancel()
+        listener.cancel()
+        await asyncio.gather(beating, listener, return_exceptions=True)
+        await agent.close()
+        await ws.close()

@@ -13,125 +13,17 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
-from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
-from websockets.asyncio.client import ClientConnection, connect
 
 from hardware.camera.simulator import SimulatedCamera
-from hardware.camera.timestamp import read_timestamp
 from hardware.camera.track import CameraTrack
 from hub import protocol as p
 from kiosk.call import BITRATE_CAPS, CabinH264Encoder, Call, ReceivedFrame
 from kiosk.hub_client import Backoff, HubClient
 
-pytestmark = pytest.mark.slow
 ATTENTION = "2b7e61f2-4c0d-4f57-9d7a-51c2a3f8e4b9"
-
-
-class AgentPicture(VideoStreamTrack):
-    """The agent's camera: a plain grey picture."""
-
-    async def recv(self) -> VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        frame = VideoFrame.from_ndarray(np.full((240, 320, 3), 128, np.uint8), format="bgr24")
-        frame.pts, frame.time_base = pts, time_base
-        return frame
-
-
-class AgentConsole:
-    """An agent's console reduced to aiortc: answers each offer with a new peer connection."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.messages: list[Any] = []
-        self.pc: RTCPeerConnection | None = None
-        self.stamps: list[int] = []
-        self.offers = 0
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def send(self, message: p.Message) -> None:
-        await self.ws.send(p.dump(message))
-
-    async def listen(self) -> None:
-        async for raw in self.ws:
-            message = p.parse(raw, "hub", 1 << 20)
-            self.messages.append(message)
-            if isinstance(message, p.CallRing):
-                await self.send(p.CallAccept(call_id=message.call_id))
-            elif isinstance(message, p.RtcDescription) and message.description.type == "offer":
-                await self._answer(message)
-
-    async def _answer(self, offer: p.RtcDescription) -> None:
-        self.offers += 1
-        if self.pc is not None:
-            await self.pc.close()
-        pc = self.pc = RTCPeerConnection()
-        pc.addTrack(AgentPicture())
-
-        @pc.on("track")
-        def on_track(track: Any) -> None:
-            if track.kind == "video":
-                task = asyncio.ensure_future(self._watch(track))
-                self._tasks.add(task)
-
-        await pc.setRemoteDescription(RTCSessionDescription(offer.description.sdp, "offer"))
-        await pc.setLocalDescription(await pc.createAnswer())
-        answer = p.SessionDescription(type="answer", sdp=pc.localDescription.sdp)
-        await self.send(p.RtcDescription(call_id=offer.call_id, description=answer))
-
-    async def _watch(self, track: Any) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                frame = await track.recv()
-                stamp = read_timestamp(frame.to_ndarray(format="bgr24"))
-                if stamp is not None:
-                    self.stamps.append(stamp)
-
-    def of_type(self, cls: type[Any]) -> list[Any]:
-        return [m for m in self.messages if isinstance(m, cls)]
-
-    async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        if self.pc is not None:
-            await self.pc.close()
-
-
-@contextlib.asynccontextmanager
-async def agent_online(hub: Any) -> AsyncIterator[AgentConsole]:
-    async with httpx.AsyncClient(base_url=hub.url) as http:
-        login = await http.post(
-            "/api/auth/login", json={"username": "agent1", "password": "agent1-demo"}
-        )
-        assert login.status_code == 200, login.text
-        token = login.json()["token"]
-    ws = await connect(
-        hub.url.replace("http", "ws") + "/ws/agent",
-        additional_headers={"Authorization": f"Bearer {token}"},
-        ping_interval=None,
-    )
-    agent = AgentConsole(ws)
-    listener = asyncio.create_task(agent.listen())
-    await agent.send(p.PresenceSet(state="available"))
-
-    async def heartbeat() -> None:
-        while True:
-            await asyncio.sleep(0.5)
-            await agent.send(p.Ping())
-
-    beating = asyncio.create_task(heartbeat())
-    try:
-        yield agent
-    finally:
-        beating.cancel()
-        listener.cancel()
-        await asyncio.gather(beating, listener, return_exceptions=True)
-        await agent.close()
-        await ws.close()
 
 
 class Cabin:
@@ -191,10 +83,11 @@ async def cabin_online(hub: Any, eventually: Any, **kwargs: Any) -> AsyncIterato
         await asyncio.gather(task, return_exceptions=True)
 
 
+@pytest.mark.slow
 async def test_video_flows_both_ways_through_a_call_set_up_by_the_hub(
-    hub: Any, eventually: Any
+    hub: Any, agent: Any, eventually: Any
 ) -> None:
-    async with agent_online(hub) as agent, cabin_online(hub, eventually) as cabin:
+    async with cabin_online(hub, eventually) as cabin:
         cabin.client.send(
             p.CallRequest(call_id="call-media-1", attention_id=ATTENTION, service="general",
                           language="ca")
@@ -223,11 +116,11 @@ async def test_video_flows_both_ways_through_a_call_set_up_by_the_hub(
         assert cabin.call.connection_state == "closed"
 
 
-async def test_a_dead_peer_connection_is_replaced_by_a_new_one(hub: Any, eventually: Any) -> None:
-    async with (
-        agent_online(hub) as agent,
-        cabin_online(hub, eventually, media_timeout_s=2.0) as cabin,
-    ):
+@pytest.mark.slow
+async def test_a_dead_peer_connection_is_replaced_by_a_new_one(
+    hub: Any, agent: Any, eventually: Any
+) -> None:
+    async with cabin_online(hub, eventually, media_timeout_s=2.0) as cabin:
         cabin.client.send(
             p.CallRequest(call_id="call-media-2", attention_id=ATTENTION, service="general",
                           language="ca")

@@ -11,6 +11,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from kiosk import texts
+from kiosk.flow import HomeEntry, State
 
 KIOSK = Path(texts.__file__).parent
 FULL_LANGUAGES = ("es", "ca", "eu", "gl")
@@ -49,7 +50,7 @@ def as_tuple(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]
 
 def test_the_extractor_finds_the_kiosk_texts() -> None:
     ids = used_ids()
-    assert texts.TITLES[texts.State.CONSENT] in ids
+    assert texts.TITLES[State.CONSENT] in ids
     assert texts.WAIT_MINUTES in ids
     assert len(ids) > 60
 
@@ -87,7 +88,7 @@ def test_valencian_lists_only_what_differs_from_catalan() -> None:
 
 @pytest.mark.parametrize("lang", ["es", "ca", "ca@valencia", "eu", "gl", "en"])
 def test_texts_come_out_in_the_language_asked(lang: str) -> None:
-    consent = texts.title(texts.State.CONSENT, lang)
+    consent = texts.title(State.CONSENT, lang)
     expected = {
         "es": "¿Podemos grabar esta llamada?",
         "ca": "Podem enregistrar aquesta trucada?",
@@ -99,7 +100,7 @@ def test_texts_come_out_in_the_language_asked(lang: str) -> None:
     assert consent == expected[lang]
     # Valencian falls back to Catalan where it does not differ.
     if lang == "ca@valencia":
-        assert texts.tr(texts.HOME_ENTRIES[texts.HomeEntry.TALK_TO_AGENT], lang) == (
+        assert texts.tr(texts.HOME_ENTRIES[HomeEntry.TALK_TO_AGENT], lang) == (
             "Parlar amb una persona"
         )
 

@@ -24,6 +24,7 @@ from kiosk.steps import (
     SiteInformation,
     StepError,
     StepRunner,
+    fetch_site,
     information_ticket,
     stamp_signature,
 )
@@ -248,3 +249,19 @@ async def test_an_a4_step_prints_the_agent_document_on_the_ipp_printer(
         assert finished == StepFinished("a1", "done", document_id="print-me")
         assert statuses(sent) == [("progress", None), ("done", None)]
         assert len(simulator.spooled()) == 1
+
+
+async def test_the_site_comes_from_the_cabin_configuration(
+    hub_double: Any, http: httpx.AsyncClient
+) -> None:
+    with pytest.raises(StepError, match="got 404"):
+        await fetch_site(http, hub_url=hub_double.url, token="t")
+    hub_double.cabin_config = {
+        "cabin": {"id": 1, "name": "Sant Andreu 1"},
+        "site": {"id": 1, "name": "OAC Sant Andreu", "timezone": "Europe/Madrid",
+                 "opening_hours": {"always": True}},
+    }  # fmt: skip
+    site = await fetch_site(http, hub_url=hub_double.url, token="t")
+    assert site == SiteInformation("OAC Sant Andreu", "", "Europe/Madrid", {"always": True})
+    ticket = information_ticket(site, "gl")
+    assert [line.text for line in ticket.body][:2] == ["Horario", "Luns: Aberto todo o día"]

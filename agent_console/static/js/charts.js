@@ -10,7 +10,7 @@ export function barChart(items, { width = 320, height = 120, className = 'chart'
   const plot = height - labelHeight;
   return s(
     'svg',
-    { class: className, viewBox: `0 0 ${width} ${height}`, role: 'img', preserveAspectRatio: 'none' },
+    { class: className, viewBox: `0 0 ${width} ${height}`, role: 'img' },
     items.map((item, index) => {
       const barHeight = (item.value / max) * (plot - 2);
       const x = index * (barWidth + gap);

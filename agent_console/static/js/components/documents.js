@@ -48,9 +48,23 @@ class CabDocuments extends HTMLElement {
       }
       if (this.current !== documentId) return;
       const doc = this.docs.find((item) => item.document_id === documentId);
-      const view = entry.type.startsWith('image/')
-        ? h('img', { src: entry.href, alt: t(`documents.kind.${doc?.kind ?? 'scan'}`), class: 'doc-image' })
-        : h('iframe', { src: entry.href, title: t(`documents.kind.${doc?.kind ?? 'scan'}`), class: 'doc-pdf' });
+      const kindName = t(`documents.kind.${doc?.kind ?? 'scan'}`);
+      const fileName = `${documentId}${entry.type === 'application/pdf' ? '.pdf' : '.jpg'}`;
+      let view;
+      if (entry.type.startsWith('image/')) {
+        view = h('img', { src: entry.href, alt: kindName, class: 'doc-image' });
+      } else if (navigator.pdfViewerEnabled) {
+        view = h('iframe', { src: entry.href, title: kindName, class: 'doc-pdf' });
+      } else {
+        // No built-in PDF viewer (some browsers, kiosk-mode policies): offer to open it.
+        view = h(
+          'div',
+          { class: 'doc-card' },
+          h('span', { class: 'doc-icon', 'aria-hidden': 'true' }, 'PDF'),
+          h('strong', {}, kindName),
+          h('a', { class: 'button', href: entry.href, target: '_blank', rel: 'noopener' }, t('documents.open')),
+        );
+      }
       mount(
         viewer,
         view,
@@ -58,7 +72,7 @@ class CabDocuments extends HTMLElement {
           'p',
           { class: 'doc-meta muted' },
           `${entry.type} · ${Math.max(1, Math.round(entry.size / 1024))} KB · `,
-          h('a', { href: entry.href, download: `${documentId}${entry.type === 'application/pdf' ? '.pdf' : '.jpg'}` }, t('documents.download')),
+          h('a', { href: entry.href, download: fileName }, t('documents.download')),
         ),
       );
       viewer.dataset.type = entry.type;

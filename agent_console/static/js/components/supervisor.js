@@ -65,11 +65,15 @@ class CabSupervisor extends HTMLElement {
     const satisfaction = today.satisfaction?.count
       ? `${i18n.number(today.satisfaction.average, { maximumFractionDigits: 1 })} / 5`
       : '—';
-    const hours = (today.by_hour ?? []).map((slot) => ({
-      label: String(slot.hour),
-      value: slot.attentions,
-      title: t('figures.hour_title', { hour: slot.hour, count: slot.attentions }),
-    }));
+    // The office day at least (8 to 20 h), wider if attentions started earlier or later.
+    const counts = new Map((today.by_hour ?? []).map((slot) => [slot.hour, slot.attentions]));
+    const first = Math.min(8, ...counts.keys());
+    const last = Math.max(20, ...counts.keys());
+    const hours = [];
+    for (let hour = first; hour <= last; hour += 1) {
+      const count = counts.get(hour) ?? 0;
+      hours.push({ label: String(hour), value: count, title: t('figures.hour_title', { hour, count }) });
+    }
     return h(
       'section',
       { class: 'panel today' },
@@ -84,7 +88,7 @@ class CabSupervisor extends HTMLElement {
         this.figure('abandoned', i18n.number(today.abandoned)),
         this.figure('satisfaction', satisfaction, today.satisfaction?.count ? h('span', { class: 'muted small' }, t('figures.answers', { count: today.satisfaction.count })) : null),
       ),
-      hours.length ? h('figure', { class: 'hourly' }, barChart(hours, { width: 480, height: 110 }), h('figcaption', { class: 'muted small' }, t('figures.by_hour'))) : null,
+      counts.size ? h('figure', { class: 'hourly' }, barChart(hours, { width: 640, height: 96 }), h('figcaption', { class: 'muted small' }, t('figures.by_hour'))) : null,
     );
   }
 

@@ -1,0 +1,234 @@
+"""The hub announces itself on the local network so that a new cabin finds it without typing.
+
+It registers ``<name>._cabina._tcp.local.`` over multicast DNS (python-zeroconf), with TXT
+records a cabin reads before it trusts anything::
+
+    url=https://hub.ajuntament.example:8443   where cabins reach the hub
+    fp=sha256:3f1c…                           SHA-256 of the hub's TLS certificate (DER)
+    v=0.1.0                                   the hub's version
+    api=/api/hub                              where the hub says who it is
+
+A cabin compares ``fp`` with the certificate the hub actually presents and pins it; without
+TLS (a demo) ``fp`` is empty. :func:`build_router` gives a router whose lifespan announces for
+as long as the hub runs; a network without multicast only costs a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import socket
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, FastAPI
+
+from cabina import __version__
+from hub.settings import HubSettings
+
+logger = logging.getLogger(__name__)
+
+SERVICE_TYPE = "_cabina._tcp.local."
+#: The path of the identity endpoint, announced in ``api``.
+IDENTITY_PATH = "/api/hub"
+_FINGERPRINT_PREFIX = "sha256:"
+
+
+class AnnounceError(Exception):
+    """The hub cannot be announced: a bad URL or certificate; the message says which."""
+
+
+def fingerprint_der(der: bytes) -> str:
+    """The fingerprint of a DER certificate: ``sha256:`` and 64 lowercase hex digits."""
+    return _FINGERPRINT_PREFIX + hashlib.sha256(der).hexdigest()
+
+
+def fingerprint_pem(pem: str) -> str:
+    """The fingerprint of the first certificate in PEM text."""
+    try:
+        der = ssl.PEM_cert_to_DER_cert(_first_certificate(pem))
+    except ValueError as exc:
+        raise AnnounceError(f"Expected a PEM certificate, but could not read one: {exc}") from exc
+    return fingerprint_der(der)
+
+
+def _first_certificate(pem: str) -> str:
+    begin = pem.find("-----BEGIN CERTIFICATE-----")
+    end_marker = "-----END CERTIFICATE-----"
+    end = pem.find(end_marker, begin)
+    if begin < 0 or end < 0:
+        raise ValueError("no BEGIN/END CERTIFICATE block")
+    return pem[begin : end + len(end_marker)] + "\n"
+
+
+def normalise_fingerprint(text: str) -> str:
+    """A fingerprint as people copy it (``SHA256:AB:CD…``, bare hex), as ``sha256:<hex>``."""
+    value = text.strip().lower()
+    value = value.removeprefix(_FINGERPRINT_PREFIX).removeprefix("sha256=").replace(":", "")
+    if len(value) != 64 or any(char not in "0123456789abcdef" for char in value):
+        raise ValueError(
+            f"Expected a SHA-256 fingerprint of 64 hex digits (sha256:…), but got {text!r}"
+        )
+    return _FINGERPRINT_PREFIX + value
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """What the hub says about itself on the network."""
+
+    name: str
+    url: str
+    fingerprint: str | None = None
+    version: str = __version__
+    addresses: tuple[str, ...] = field(default_factory=tuple)
+
+    def properties(self) -> dict[str, str]:
+        """The TXT records."""
+        return {
+            "url": self.url,
+            "fp": self.fingerprint or "",
+            "v": self.version,
+            "api": IDENTITY_PATH,
+        }
+
+
+def hub_url(settings: HubSettings) -> str:
+    """Where cabins reach the hub: ``public_url``, or the address it listens on."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - naming the wildcard, not binding to it
+        host = socket.gethostname()
+    return f"http://{host}:{settings.port}"
+
+
+def _addresses(url: str) -> tuple[str, ...]:
+    host = urlsplit(url).hostname or ""
+    try:
+        return (str(ipaddress.ip_address(host)),)
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_STREAM)
+    except OSError:
+        return ()
+    return tuple(sorted({str(entry[4][0]) for entry in found}))
+
+
+def _ipv4(candidates: Sequence[str]) -> tuple[str, ...]:
+    found = []
+    for candidate in candidates:
+        try:
+            found.append(str(ipaddress.IPv4Address(candidate)))
+        except ValueError:
+            continue
+    return tuple(found)
+
+
+def announcement_for(
+    settings: HubSettings, *, certificate: Path | None = None, name: str | None = None
+) -> Announcement:
+    """The announcement of a hub with these settings and TLS certificate (PEM file)."""
+    url = hub_url(settings)
+    scheme = urlsplit(url).scheme
+    if scheme not in ("http", "https"):
+        raise AnnounceError(f"Expected an http:// or https:// hub URL, but got {url!r}")
+    fingerprint = None
+    if certificate is not None:
+        try:
+            fingerprint = fingerprint_pem(certificate.read_text(encoding="ascii"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AnnounceError(f"Cannot read the hub's certificate {certificate}: {exc}") from exc
+    elif scheme == "https":
+        logger.warning("announcing %s without a certificate fingerprint: cabins cannot pin it", url)
+    instance = name or f"Cabina hub {socket.gethostname()}"
+    return Announcement(instance, url, fingerprint, addresses=_addresses(url))
+
+
+class HubAnnouncer:
+    """Keeps one announcement registered over multicast DNS."""
+
+    def __init__(self, announcement: Announcement, *, interfaces: Sequence[str] | None = None):
+        self.announcement = announcement
+        self._interfaces = list(interfaces) if interfaces is not None else None
+        self._zeroconf: Any = None
+        self._info: Any = None
+
+    async def start(self) -> None:
+        """Register the service; a name already taken on the network gets a suffix."""
+        from zeroconf import InterfaceChoice, IPVersion
+        from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
+        item = self.announcement
+        # Cabins read the URL from TXT, but a resolver completes a record only with addresses.
+        addresses = (
+            item.addresses
+            or _ipv4(self._interfaces or ())
+            or _addresses(f"//{socket.gethostname()}")
+        )
+        port = urlsplit(item.url).port or (443 if item.url.startswith("https") else 80)
+        label = item.name.replace(".", " ")[:63]
+        self._info = AsyncServiceInfo(
+            SERVICE_TYPE,
+            f"{label}.{SERVICE_TYPE}",
+            addresses=[socket.inet_aton(address) for address in addresses],
+            port=port,
+            properties=item.properties(),
+            server=f"{socket.gethostname()}.local.",
+        )
+        interfaces: Any = self._interfaces or InterfaceChoice.All
+        self._zeroconf = AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
+        try:
+            registered = await self._zeroconf.async_register_service(
+                self._info, allow_name_change=True
+            )
+            await registered
+        except BaseException:
+            await self._zeroconf.async_close()
+            self._zeroconf = None
+            raise
+        logger.info("announced %s as %s", item.url, self._info.name)
+
+    async def stop(self) -> None:
+        """Withdraw the announcement."""
+        if self._zeroconf is None:
+            return
+        try:
+            await self._zeroconf.async_unregister_all_services()
+        finally:
+            await self._zeroconf.async_close()
+            self._zeroconf = None
+
+
+def build_router(
+    settings: HubSettings,
+    *,
+    certificate: Path | None = None,
+    name: str | None = None,
+    interfaces: Sequence[str] | None = None,
+) -> APIRouter:
+    """A router without routes whose lifespan announces the hub while it runs."""
+    announcement = announcement_for(settings, certificate=certificate, name=name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        announcer = HubAnnouncer(announcement, interfaces=interfaces)
+        try:
+            await announcer.start()
+        except Exception as exc:  # no multicast here: cabins are then given the URL by hand
+            logger.warning("cannot announce the hub on the local network: %s", exc)
+            yield
+            return
+        app.state.announcer = announcer
+        try:
+            yield
+        finally:
+            await announcer.stop()
+
+    return APIRouter(lifespan=lifespan)

@@ -1,0 +1,149 @@
+"""Helpers of the padrón tests: a fake clock, a served office, an SMTP mailbox."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from cabina.config import load_settings
+from hub.app import create_app
+from hub.attention_log import AttentionLog
+from hub.db import Database
+from hub.demo_data import DemoSeed
+from hub.events import EventKind, NewEvent, actor_for_cabin
+from hub.models import User
+from hub.padron.runtime import install
+from hub.padron.settings import PadronSettings
+from hub.routes import padron as padron_routes
+from hub.routes import verify as verify_routes
+from hub.security import create_session
+from hub.server import BackgroundHub
+from hub.settings import HubSettings
+
+SECRET = "padron-test-secret-key-0123456789-abcdefghij"
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by ``timedelta(**delta)``."""
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@dataclass
+class Office:
+    """A served hub with the demo office: its URL, app, cabins and agents."""
+
+    hub: BackgroundHub
+    app: FastAPI
+    database: Database
+    log: AttentionLog
+    clock: FakeClock
+    seed: DemoSeed
+    other_cabin_id: int
+    other_cabin_token: str
+
+    @property
+    def url(self) -> str:
+        """The hub's base URL."""
+        return self.hub.url
+
+    def cabin_headers(self, *, other: bool = False) -> dict[str, str]:
+        """Bearer headers of the demo cabin (or of a second cabin)."""
+        token = self.other_cabin_token if other else self.seed.cabin_token
+        return {"Authorization": f"Bearer {token}"}
+
+    def user_headers(self, username: str) -> dict[str, str]:
+        """Bearer headers of a fresh session of a demo account."""
+        with self.database.transaction() as session:
+            user = session.scalars(select(User).where(User.username == username)).one()
+            token, _ = create_session(session, user, now=self.clock(), lifetime=timedelta(hours=1))
+        return {"Authorization": f"Bearer {token}"}
+
+    def user_id(self, username: str) -> int:
+        """The id of a demo account."""
+        with self.database.session() as session:
+            return session.scalars(select(User.id).where(User.username == username)).one()
+
+    def start_attention(self, *, cabin_id: int | None = None) -> str:
+        """A new attention at the demo cabin (or another), as its outbox would upload it."""
+        attention_id = str(uuid.uuid4())
+        self.log.append(
+            NewEvent(
+                event_id=str(uuid.uuid4()),
+                kind=EventKind.ATTENTION_STARTED,
+                attention_id=attention_id,
+                actor=actor_for_cabin(cabin_id or self.seed.cabin_id),
+                occurred_at=self.clock(),
+                data={"service": "padron"},
+            )
+        )
+        return attention_id
+
+    def answer(self, attention_id: str, agent: str) -> None:
+        """Record that ``agent`` answered the call of this attention."""
+        self.log.append(
+            NewEvent(
+                event_id=str(uuid.uuid4()),
+                kind=EventKind.CALL_ANSWERED,
+                attention_id=attention_id,
+                actor="hub",
+                occurred_at=self.clock(),
+                data={"agent_id": self.user_id(agent)},
+            )
+        )
+
+
+def padron_app(
+    hub_settings: HubSettings, database: Database, clock: FakeClock, **padron: Any
+) -> FastAPI:
+    """The hub app with the padrón routes and service (whether or not create_app adds them)."""
+    app = create_app(
+        hub_settings,
+        database=database,
+        clock=clock,
+        password_hasher=PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1),
+    )
+    paths = {getattr(route, "path", "") for route in app.routes}
+    for module in (padron_routes, verify_routes):
+        if not any(path.startswith(module.router.prefix) for path in paths):
+            app.include_router(module.router)
+    sms = padron.pop("sms", None)
+    source = padron.pop("source", None)
+    install(app, load_settings(PadronSettings, None, padron), source=source, sms=sms)
+    return app
+
+
+class Mailbox:
+    """What an SMTP server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[Envelope] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.messages.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
