@@ -4,20 +4,22 @@ A real hub serves on a loopback port (``BackgroundHub``) and carries every call'
 The agent is a small page (``bench/media_page/``) in Debian's Chromium, signed in with a
 session cookie: it accepts each ring at once, answers with its fake camera, shows the cabin's
 video and reads back the capture time the cabin's simulated camera writes into each frame.
-The cabin runs in a process of its own (``media.py cabin …``), as the kiosk builds its side:
-the shipped camera simulator through ``CameraTrack``, silence for audio, the agent's video
-decoded to RGB, and the encoder of :mod:`kiosk.encoding` (``--encoder aiortc`` for aiortc's).
+The cabin runs in a process of its own (``media.py cabin …``), built as the kiosk builds its
+side: the shipped camera simulator through ``CameraTrack``, silence for audio, the agent's
+video decoded to RGB, and the encoder of :mod:`kiosk.encoding` (``--encoder aiortc``: aiortc's).
 
-Per scenario (``480p``, ``720p``, and ``chromium_reference``, where the cabin is a second
-Chromium page relayed through the same hub), after one warm-up call:
+Per scenario (``480p``, ``720p``, and ``chromium_reference``, where the cabin is a 480p test
+picture in a second Chromium, signalled through the same hub), after one warm-up call:
 
 - setup: the agent accepts → the first frame shown at both ends, over ``--calls`` calls;
 - on the last call, over ``--window`` seconds: decoded frames per second (``getStats``),
-  glass-to-glass latency per frame (receiver's clock minus the stamped capture time), and the
-  cabin process's CPU (``/proc/<pid>/stat``) as a percentage of one core.
+  glass-to-glass latency per frame (the receiver's clock minus the stamped capture time), and
+  the cabin process's CPU (``/proc/<pid>/stat``) as a percentage of one core.
 
 The last line printed is one JSON object keyed by scenario.
 """
+
+# ruff: noqa: E402  (the sys.path fix below must come before the project's imports)
 
 from __future__ import annotations
 
@@ -40,31 +42,22 @@ from typing import Any, Protocol
 
 # Run as a script, this folder comes first on sys.path, and its kiosk.py would hide the kiosk
 # package: look for packages from the repository's root instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != _HERE)]
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
-import av  # noqa: E402
-from aiortc import AudioStreamTrack, MediaStreamTrack, RTCPeerConnection, RTCSessionDescription  # noqa: E402
-from aiortc.contrib.media import MediaBlackhole  # noqa: E402
-from aiortc.mediastreams import MediaStreamError  # noqa: E402
-from aiortc.sdp import candidate_from_sdp  # noqa: E402
-from websockets.asyncio.client import connect  # noqa: E402
+import av
+from aiortc import AudioStreamTrack, MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaBlackhole
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import candidate_from_sdp
+from websockets.asyncio.client import connect
 
-from hardware.camera import Camera, CameraConfig, open_camera  # noqa: E402
-from hardware.camera.track import CameraTrack  # noqa: E402
-from kiosk.encoding import (  # noqa: E402
-    CabinH264Encoder,
-    EncoderSettings,
-    VideoCodec,
-    install_encoder,
-    prefer_codec,
-)
+from hardware.camera import Camera, CameraConfig, open_camera
+from hardware.camera.track import CameraTrack
+from kiosk.encoding import CabinH264Encoder, EncoderSettings, install_encoder, prefer_codec
 
 logger = logging.getLogger("bench.media")
 
-ROOT = Path(__file__).resolve().parents[1]
-PAGE_DIR = Path(__file__).resolve().parent / "media_page"
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream=fps=30", "--use-fake-ui-for-media-stream",
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -77,9 +70,6 @@ SERVICE, LANGUAGE = "padron", "ca"
 ALWAYS_OPEN = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 STEP_TIMEOUT_S = 60.0  # no single step of a call may take longer
 Event = dict[str, Any]
-
-
-# --- the cabin's end ---------------------------------------------------------------------
 
 
 class CabinPeer(Protocol):
@@ -99,7 +89,7 @@ async def cabin_calls(
     """Sign in as a cabin and make ``calls`` calls in turn, each until the agent ends it."""
     headers = {"Authorization": f"Bearer {token}"}
     async with connect(f"{ws_url}/ws/cabin", additional_headers=headers) as ws:
-        welcome = json.loads(await ws.recv())
+        heartbeat_s = float(json.loads(await ws.recv())["heartbeat_interval_s"])
         inbox: asyncio.Queue[Event] = asyncio.Queue()
 
         async def read() -> None:
@@ -108,34 +98,28 @@ async def cabin_calls(
 
         async def beat() -> None:
             while True:
-                await asyncio.sleep(float(welcome["heartbeat_interval_s"]) * 0.8)
+                await asyncio.sleep(heartbeat_s * 0.8)
                 await ws.send(json.dumps({"type": "ping"}))
 
         async def watch(peer: CabinPeer, call_id: str) -> None:
             report({"event": "first_frame", "call_id": call_id, "at_ms": await peer.first_frame()})
 
+        async def send(**message: Any) -> None:
+            await ws.send(json.dumps(message))
+
         background = [asyncio.create_task(read()), asyncio.create_task(beat())]
         try:
             for _ in range(calls):
                 call_id = f"bench-{uuid.uuid4().hex[:12]}"
-                request = {"call_id": call_id, "attention_id": str(uuid.uuid4())}
-                await ws.send(
-                    json.dumps({"type": "call.request", "service": SERVICE, "language": LANGUAGE}
-                               | request)
-                )  # fmt: skip
+                await send(type="call.request", call_id=call_id, attention_id=str(uuid.uuid4()),
+                           service=SERVICE, language=LANGUAGE)  # fmt: skip
                 while (await inbox.get())["type"] != "call.connected":
-                    pass  # queue updates, pongs
+                    pass  # queue updates and pongs
                 peer = new_peer()
                 offer = {"type": "offer", "sdp": await peer.offer()}
-                relay = {"type": "rtc.description", "call_id": call_id, "description": offer}
-                await ws.send(json.dumps(relay))
+                await send(type="rtc.description", call_id=call_id, description=offer)
                 watcher = asyncio.create_task(watch(peer, call_id))
-                while True:
-                    message = await inbox.get()
-                    if message.get("call_id") != call_id:
-                        continue
-                    if message["type"] == "call.ended":
-                        break
+                while (message := await inbox.get())["type"] != "call.ended":
                     if message["type"] == "rtc.description":
                         await peer.accept_answer(message["description"]["sdp"])
                     elif message["type"] == "rtc.candidate":
@@ -150,19 +134,18 @@ async def cabin_calls(
 class AiortcPeer:
     """The cabin's end as the kiosk builds it: camera, silence, the agent's video to RGB."""
 
-    def __init__(self, camera: Camera, codec: VideoCodec, encoder: EncoderSettings | None) -> None:
+    def __init__(self, camera: Camera, codec: str, encoder: EncoderSettings | None) -> None:
         self.pc = RTCPeerConnection()
         self.settings = encoder
         self.encoder: CabinH264Encoder | None = None
         self.pc.addTrack(AudioStreamTrack())
         self.pc.addTrack(CameraTrack(camera))
-        prefer_codec(self.pc, EncoderSettings(codec=codec))
+        prefer_codec(self.pc, EncoderSettings(codec="vp8" if codec == "vp8" else "h264"))
         self.sink = MediaBlackhole()
         self.first: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self.early: list[dict[str, Any]] = []
         self.tasks: list[asyncio.Task[None]] = []
-        self.received = 0
-        self.size = ""
+        self.received, self.size = 0, ""
         self.pc.on("track", self._on_track)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
@@ -182,8 +165,7 @@ class AiortcPeer:
                 self.first.set_result(time.time() * 1000)
             if isinstance(frame, av.VideoFrame):
                 frame.to_ndarray(format="rgb24")  # as the kiosk turns each frame into a texture
-                self.size = f"{frame.width}x{frame.height}"
-            self.received += 1
+                self.received, self.size = self.received + 1, f"{frame.width}x{frame.height}"
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())
@@ -211,11 +193,9 @@ class AiortcPeer:
         return await self.first
 
     async def close(self) -> Event:
-        video = next(t for t in self.pc.getTransceivers() if t.kind == "video")
         summary: Event = {
-            "codec": video._codecs[0].mimeType if video._codecs else None,
             "encoder_opens": self.encoder.opens if self.encoder else None,
-            "frames_from_agent": self.received,
+            "agent_frames_at_cabin": self.received,
             "agent_frame_size": self.size,
         }
         for task in self.tasks:
@@ -225,25 +205,22 @@ class AiortcPeer:
         return summary
 
 
-async def _cabin_worker(args: argparse.Namespace) -> None:
-    width, height = _size(args.size)
+async def _cabin_process(job: Event) -> None:
+    """The cabin's side of one scenario, in a process of its own; events go to stdout."""
+    width, height = job["size"]
     camera = open_camera(CameraConfig(backend="simulator", width=width, height=height, fps=30))
-    settings = EncoderSettings(codec=args.codec) if args.encoder == "cabin" else None
-
-    def report(event: Event) -> None:
-        print(json.dumps(event), flush=True)
-
+    settings = EncoderSettings(**job["settings"]) if job["settings"] is not None else None
     try:
         await cabin_calls(
-            args.ws, args.token, lambda: AiortcPeer(camera, args.codec, settings), args.calls,
-            report,
+            job["ws"], job["token"], lambda: AiortcPeer(camera, job["codec"], settings),
+            job["calls"], lambda event: print(json.dumps(event), flush=True),
         )  # fmt: skip
     finally:
         camera.close()
 
 
 class PagePeer:
-    """The reference cabin's end: the sender page in Chromium."""
+    """The reference cabin's end: the sender page in a Chromium of its own."""
 
     def __init__(self, page: Any) -> None:
         self.page = page
@@ -265,9 +242,6 @@ class PagePeer:
         return {}
 
 
-# --- the hub, the page, and the measurements -----------------------------------------------
-
-
 def _start_hub(data_dir: Path) -> tuple[Any, str, str]:
     """A hub on a loopback port with a site, a cabin and an agent: (hub, cabin, agent token)."""
     import httpx
@@ -283,8 +257,7 @@ def _start_hub(data_dir: Path) -> tuple[Any, str, str]:
     overrides = {"data_dir": data_dir, "secret_key": uuid.uuid4().hex * 2, "cookie_secure": False,
                  "host": "127.0.0.1", "port": 0, "wrapup_s": 60}  # fmt: skip
     settings = load_settings(HubSettings, None, overrides)
-    hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
-    app = create_app(settings, password_hasher=hasher)
+    app = create_app(settings, password_hasher=PasswordHasher(time_cost=1, memory_cost=8192))
     hub = BackgroundHub(settings, app).start()
     password = uuid.uuid4().hex
     create_user(
@@ -292,10 +265,9 @@ def _start_hub(data_dir: Path) -> tuple[Any, str, str]:
         password_hash=app.state.passwords.hash(password), role=Role.ADMIN,
         now=app.state.clock(), actor="hub",
     )  # fmt: skip
-
     with httpx.Client(base_url=hub.url, timeout=30) as client:
 
-        def call(path: str, body: dict[str, Any], token: str | None = None) -> Any:
+        def post(path: str, body: dict[str, Any], token: str | None = None) -> Any:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             response = client.post(path, json=body, headers=headers)
             client.cookies.clear()
@@ -303,27 +275,20 @@ def _start_hub(data_dir: Path) -> tuple[Any, str, str]:
                 raise RuntimeError(f"Expected {path} to succeed, but got {response.text}")
             return response.json()
 
-        admin = call("/api/auth/login", {"username": "bench-admin", "password": password})["token"]
-        site = call("/api/sites", {"name": "Bench", "address": "-", "timezone": "Europe/Madrid",
+        admin = post("/api/auth/login", {"username": "bench-admin", "password": password})["token"]
+        site = post("/api/sites", {"name": "Bench", "address": "-", "timezone": "Europe/Madrid",
                                    "opening_hours": ALWAYS_OPEN}, admin)["id"]  # fmt: skip
-        cabin = call("/api/cabins", {"name": "Cabina bench", "site_id": site}, admin)["token"]
-        call("/api/users", {"username": "agent", "display_name": "Agent", "password": password,
+        cabin = post("/api/cabins", {"name": "Cabina bench", "site_id": site}, admin)["token"]
+        post("/api/users", {"username": "agent", "display_name": "Agent", "password": password,
                             "role": "agent", "languages": [LANGUAGE], "services": [SERVICE]},
              admin)  # fmt: skip
-        agent = call("/api/auth/login", {"username": "agent", "password": password})["token"]
+        agent = post("/api/auth/login", {"username": "agent", "password": password})["token"]
     return hub, str(cabin), str(agent)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-def _serve_page() -> http.server.ThreadingHTTPServer:
-    handler = functools.partial(_QuietHandler, directory=str(PAGE_DIR))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, name="media-page", daemon=True).start()
-    return server
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -352,68 +317,57 @@ async def _measure(
 ) -> Event:
     """Time each call's setup; measure the last call for ``args.window`` seconds."""
     setups: list[float] = []
-    total = args.warmup + args.calls
+    total = 1 + args.calls  # the first call warms up and is not counted
     for index in range(total):
         cabin_first = await _next(events, "first_frame")
         call_id = cabin_first["call_id"]
         seen = await asyncio.wait_for(
             agent.evaluate("id => agent.firstFrame(id)", call_id), STEP_TIMEOUT_S
         )
-        if index >= args.warmup:
+        if index > 0:
             setups.append(max(cabin_first["at_ms"], seen["firstFrameAt"]) - seen["acceptedAt"])
         if index == total - 1:
-            await asyncio.sleep(args.settle)
-            load = os.getloadavg()[0]
-            started, cpu = time.monotonic(), _cpu_seconds(pid) if pid else 0.0
+            await asyncio.sleep(2.0)  # past the first key frames and the bitrate's first moves
+            load, started = os.getloadavg()[0], time.monotonic()
+            cpu = _cpu_seconds(pid) if pid else 0.0
             await agent.evaluate("agent.startMeasure()")
             await asyncio.sleep(args.window)
             window = await agent.evaluate("agent.stopMeasure()")
-            cpu_percent = (
-                round(100 * (_cpu_seconds(pid) - cpu) / (time.monotonic() - started), 1)
-                if pid
-                else None
-            )
+            elapsed = time.monotonic() - started
+            cpu_percent = round(100 * (_cpu_seconds(pid) - cpu) / elapsed, 1) if pid else None
         await agent.evaluate("id => agent.hangUp(id)", call_id)
         ended = await _next(events, "call_ended")
-    latencies = window["latencies"]
-    return {
+    latencies = window.pop("latencies")
+    figures: Event = {
         "setup_p50_ms": _percentile(setups, 0.5),
         "setup_p95_ms": _percentile(setups, 0.95),
-        "fps": round(window["fps"], 1),
+        "fps": window.pop("fps"),
         "latency_p50_ms": _percentile(latencies, 0.5),
         "latency_p95_ms": _percentile(latencies, 0.95),
         "cabin_cpu_percent": cpu_percent,
         "signalling": "hub",
         "calls": len(setups),
-        "codec": window["codec"],
-        "received": f"{window['width']}x{window['height']}",
-        "frames_decoded": window["framesDecoded"],
-        "frames_dropped": window["framesDropped"],
         "stamps_read": len(latencies),
-        "stamps_unreadable": window["unreadable"],
-        "jitter_buffer_ms": _round(window["jitterBufferMs"]),
-        "decode_ms": _round(window["decodeMs"]),
         "load_avg_1m": round(load, 2),
-    } | {key: value for key, value in ended.items() if key not in ("event", "call_id")}
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+    }
+    figures.update(window)
+    figures.update((k, v) for k, v in ended.items() if k not in ("event", "call_id"))
+    return figures
 
 
 async def _aiortc_scenario(
     name: str, agent: Any, hub: Any, token: str, args: argparse.Namespace
 ) -> Event:
-    width, height = SIZES[name]
-    command = [
-        sys.executable, str(_HERE / "media.py"), "cabin", "--ws", hub.ws_url,
-        "--token", token, "--size", f"{width}x{height}", "--calls",
-        str(args.warmup + args.calls), "--encoder", args.encoder, "--codec", args.codec,
-    ]  # fmt: skip
+    settings = None
+    if args.encoder == "cabin":
+        settings = {"codec": args.codec, "x264_preset": args.x264_preset,
+                    "x264_threads": args.x264_threads}  # fmt: skip
+    job = {"ws": hub.ws_url, "token": token, "size": SIZES[name], "calls": 1 + args.calls,
+           "codec": args.codec, "settings": settings}  # fmt: skip
     process = await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    assert process.stdout is not None and process.stderr is not None
+        sys.executable, str(HERE / "media.py"), "cabin", json.dumps(job), cwd=HERE.parent,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
     events: asyncio.Queue[Event] = asyncio.Queue()
     errors = bytearray()
 
@@ -434,41 +388,39 @@ async def _aiortc_scenario(
         result = await _measure(agent, events, args, process.pid)
         await asyncio.wait_for(process.wait(), STEP_TIMEOUT_S)
     except (RuntimeError, TimeoutError) as exc:
-        raise RuntimeError(f"{name}: {exc}\n{errors.decode(errors='replace')}") from exc
+        raise RuntimeError(f"{name}: {exc!r}\n{errors.decode(errors='replace')}") from exc
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
         for task in tasks:
             task.cancel()
-    return result | {"encoder": _encoder_name(args)}
-
-
-def _encoder_name(args: argparse.Namespace) -> str:
-    if args.encoder == "aiortc" or args.codec == "vp8":
-        return f"aiortc's {args.codec}"
-    settings = EncoderSettings(codec=args.codec)
-    return f"cabin libx264 {settings.x264_preset}/{settings.x264_tune}"
+    if settings is None or args.codec == "vp8":
+        return result | {"encoder": f"aiortc's {args.codec}"}
+    return result | {"encoder": f"cabin: libx264 {args.x264_preset}/zerolatency, "
+                                f"{args.x264_threads} thread(s)"}  # fmt: skip
 
 
 async def _reference(
-    context: Any, url: str, agent: Any, hub: Any, token: str, args: argparse.Namespace
+    playwright: Any, url: str, agent: Any, hub: Any, token: str, args: argparse.Namespace
 ) -> Event:
-    page = await context.new_page()
+    # A browser of its own: a second page in the agent's would be a background tab, which
+    # Chromium stops painting.
+    browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                               args=CHROMIUM_ARGS)  # fmt: skip
+    page = await browser.new_page()
     await page.goto(url)
     await page.evaluate("o => sender.init(o)", {"width": 640, "height": 480, "codec": args.codec})
     events: asyncio.Queue[Event] = asyncio.Queue()
     calling = asyncio.create_task(
-        cabin_calls(
-            hub.ws_url, token, lambda: PagePeer(page), args.warmup + args.calls, events.put_nowait
-        )
+        cabin_calls(hub.ws_url, token, lambda: PagePeer(page), 1 + args.calls, events.put_nowait)
     )
     try:
         result = await _measure(agent, events, args, None)
         await calling
     finally:
         calling.cancel()
-        await page.close()
+        await browser.close()
     return result | {"encoder": f"Chromium's {args.codec}"}
 
 
@@ -476,28 +428,30 @@ async def _bench(args: argparse.Namespace) -> dict[str, Event]:
     from playwright.async_api import async_playwright
 
     results: dict[str, Event] = {}
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HERE / "media_page"))
+    )
+    threading.Thread(target=server.serve_forever, name="media-page", daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/index.html"
     with tempfile.TemporaryDirectory(prefix="cabina-media-") as data:
         hub, cabin_token, agent_token = _start_hub(Path(data))
-        server = _serve_page()
-        url = f"http://127.0.0.1:{server.server_port}/index.html"
         try:
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
                 )
                 context = await browser.new_context()
                 cookie: Any = {"name": "cabina_session", "value": agent_token, "url": hub.url}
                 await context.add_cookies([cookie])
                 agent = await context.new_page()
                 await agent.goto(url)
-                width, height = _size(args.agent_video)
-                await agent.evaluate(
-                    "o => agent.init(o)", {"wsUrl": hub.ws_url, "width": width, "height": height}
-                )
+                width, _, height = args.agent_video.partition("x")
+                options = {"wsUrl": hub.ws_url, "width": int(width), "height": int(height)}
+                await agent.evaluate("o => agent.init(o)", options)
                 for name in args.scenarios:
                     logger.info("measuring %s", name)
                     if name == REFERENCE:
-                        result = await _reference(context, url, agent, hub, cabin_token, args)
+                        result = await _reference(playwright, url, agent, hub, cabin_token, args)
                     else:
                         result = await _aiortc_scenario(name, agent, hub, cabin_token, args)
                     results[name] = result | {"agent_video": args.agent_video}
@@ -509,56 +463,29 @@ async def _bench(args: argparse.Namespace) -> dict[str, Event]:
     return results
 
 
-def _size(text: str) -> tuple[int, int]:
-    width, _, height = text.partition("x")
-    if not (width.isdigit() and height.isdigit()):
-        raise argparse.ArgumentTypeError(f"Expected a size such as 640x480, but got {text!r}")
-    return int(width), int(height)
-
-
-def _scenarios(text: str) -> list[str]:
-    names = [name for name in text.split(",") if name]
-    known = [*SIZES, REFERENCE]
-    for name in names:
-        if name not in known:
-            raise argparse.ArgumentTypeError(
-                f"Expected scenarios among {', '.join(known)}, but got {name!r}"
-            )
-    return names
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark (or, with ``cabin``, the cabin's process of it)."""
+    """Run the benchmark (or, given ``cabin JOB``, the cabin's process of it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     logger.setLevel(logging.INFO)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--encoder", choices=("cabin", "aiortc"), default="cabin")
-    common.add_argument("--codec", choices=("h264", "vp8"), default="h264")
     if argv[:1] == ["cabin"]:
-        worker = argparse.ArgumentParser(prog="media.py cabin", parents=[common])
-        worker.add_argument("--ws", required=True)
-        worker.add_argument("--token", required=True)
-        worker.add_argument("--size", required=True)
-        worker.add_argument("--calls", type=int, required=True)
-        asyncio.run(_cabin_worker(worker.parse_args(argv[1:])))
+        asyncio.run(_cabin_process(json.loads(argv[1])))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], parents=[common])
+    defaults = EncoderSettings()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 calls and 8 s of video each")
     parser.add_argument("--calls", type=int, help="calls timed per scenario (default 20)")
     parser.add_argument("--window", type=float, help="seconds of video measured (default 30)")
-    parser.add_argument("--scenarios", type=_scenarios, default=[*SIZES, REFERENCE])
-    parser.add_argument(
-        "--agent-video",
-        type=_size,
-        default="1280x720",
-        help="what the agent's camera sends (the console asks for 1280x720)",
-    )
+    parser.add_argument("--scenarios", nargs="+", choices=[*SIZES, REFERENCE],
+                        default=[*SIZES, REFERENCE])  # fmt: skip
+    parser.add_argument("--encoder", choices=("cabin", "aiortc"), default="cabin")
+    parser.add_argument("--codec", choices=("h264", "vp8"), default=defaults.codec)
+    parser.add_argument("--x264-preset", default=defaults.x264_preset)
+    parser.add_argument("--x264-threads", type=int, default=defaults.x264_threads)
+    parser.add_argument("--agent-video", default="1280x720", help="what the console's camera sends")
     args = parser.parse_args(argv)
-    args.agent_video = "x".join(map(str, args.agent_video))
     args.calls = args.calls or (5 if args.quick else 20)
     args.window = args.window or (8.0 if args.quick else 30.0)
-    args.warmup, args.settle = 1, 2.0
     print(json.dumps(asyncio.run(_bench(args))))
     return 0
 

@@ -29,6 +29,8 @@ def _secret(data_dir: Path) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import uvicorn
+
     from hub.app import create_app
     from hub.attention_log import AttentionLog
     from hub.db import Database
@@ -36,8 +38,6 @@ def _run(args: argparse.Namespace) -> int:
     from hub.security import Passwords
     from hub.server import uvicorn_config
     from hub.settings import HubSettings
-
-    import uvicorn
 
     data_dir = Path(args.data_dir).resolve()
     try:

@@ -148,7 +148,7 @@ def register(subparsers: Any) -> None:
     _settings_options(hub)
     hub.add_argument("--host", help="address to listen on")
     hub.add_argument("--port", type=int, help="port to listen on")
-    hub.set_defaults(func=_run_hub)
+    hub.set_defaults(func=_run_hub, log_level=logging.INFO)
 
     user = subparsers.add_parser("user", help="manage staff accounts")
     user_actions = user.add_subparsers(dest="action", metavar="ACTION", required=True)

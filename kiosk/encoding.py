@@ -199,7 +199,11 @@ def _media_time(frame: av.VideoFrame) -> float:
 
 
 def prefer_codec(pc: RTCPeerConnection, settings: EncoderSettings) -> None:
-    """Put ``settings.codec`` first for every video transceiver of ``pc``; before the SDP."""
+    """Put ``settings.codec`` first for ``pc``'s video transceivers.
+
+    Call it once the camera's track is added and before creating the offer or applying the
+    other end's offer: aiortc settles the codecs of an answer when the offer is applied.
+    """
     wanted = _MIME[settings.codec]
     codecs = RTCRtpSender.getCapabilities("video").codecs
     # sorted() is stable: within each group aiortc's own order (and RTX last) is kept.
@@ -216,6 +220,8 @@ def install_encoder(pc: RTCPeerConnection, settings: EncoderSettings) -> CabinH2
     in place, or None while no codec is agreed or when the agreed codec is not H.264 (aiortc's
     own encoder then runs). A second call keeps the encoder already installed.
     """
+    if pc.remoteDescription is None:
+        return None  # until then aiortc's codec list is only what the cabin offers
     for transceiver in pc.getTransceivers():
         agreed = transceiver._codecs  # aiortc keeps the agreed codecs here, the one used first
         if transceiver.kind != "video" or not agreed or transceiver.direction == "recvonly":

@@ -167,27 +167,24 @@ class Agent {
     this.measuring = true;
   }
 
+  /** The figures since startMeasure, named as the benchmark reports them. */
   async stopMeasure() {
     this.measuring = false;
     const end = await this.inbound();
     const start = this.baseline;
-    const seconds = (end.at - start.at) / 1000;
-    const decoded = end.video.framesDecoded - start.video.framesDecoded;
-    const emitted = end.video.jitterBufferEmittedCount - start.video.jitterBufferEmittedCount;
-    const buffered = end.video.jitterBufferDelay - start.video.jitterBufferDelay;
-    const decodeTime = end.video.totalDecodeTime - start.video.totalDecodeTime;
+    const delta = (key) => (end.video[key] ?? 0) - (start.video[key] ?? 0);
+    const round = (value) => (Number.isFinite(value) ? Math.round(value * 10) / 10 : null);
+    const decoded = delta('framesDecoded');
     return {
-      seconds,
-      framesDecoded: decoded,
-      fps: decoded / seconds,
-      framesDropped: (end.video.framesDropped ?? 0) - (start.video.framesDropped ?? 0),
-      jitterBufferMs: emitted > 0 ? (1000 * buffered) / emitted : null,
-      decodeMs: decoded > 0 ? (1000 * decodeTime) / decoded : null,
+      fps: round(decoded / ((end.at - start.at) / 1000)),
       codec: end.codec,
-      width: end.video.frameWidth,
-      height: end.video.frameHeight,
+      received: `${end.video.frameWidth}x${end.video.frameHeight}`,
+      frames_decoded: decoded,
+      frames_dropped: delta('framesDropped'),
+      jitter_buffer_ms: round((1000 * delta('jitterBufferDelay')) / delta('jitterBufferEmittedCount')),
+      decode_ms: round((1000 * delta('totalDecodeTime')) / decoded),
+      stamps_unreadable: this.unreadable,
       latencies: this.latencies,
-      unreadable: this.unreadable,
     };
   }
 }

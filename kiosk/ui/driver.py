@@ -21,21 +21,20 @@ from kivy.uix.widget import Widget
 
 T = TypeVar("T")
 _MOVES_PER_SEGMENT = 6
-_touch_ids = itertools.count(1)
 
 
 class DriverError(AssertionError):
     """The screen did not offer what the driver was told to touch, or never showed up."""
 
 
-class _Finger(MotionEvent):  # type: ignore[misc]
+class Finger(MotionEvent):  # type: ignore[misc]
     """A synthetic touch at window pixel coordinates."""
 
-    def __init__(self, x: float, y: float) -> None:
+    def __init__(self, x: float, y: float, touch_id: int) -> None:
         window = EventLoop.window
         super().__init__(
             "cabina-driver",
-            next(_touch_ids),
+            touch_id,
             {"sx": x / max(window.width - 1, 1), "sy": y / max(window.height - 1, 1)},
             is_touch=True,
             type_id="touch",
@@ -97,6 +96,11 @@ class UiDriver:
     def __init__(self, root: Widget, current_screen: Callable[[], Any]) -> None:
         self._root = root
         self._current_screen = current_screen
+        self._touch_ids = itertools.count(1)
+
+    def finger(self, x: float, y: float) -> Finger:
+        """A new touch at window pixel ``(x, y)``, not yet down."""
+        return Finger(x, y, next(self._touch_ids))
 
     @property
     def screen(self) -> str:
@@ -131,7 +135,7 @@ class UiDriver:
 
     async def tap_at(self, x: float, y: float, *, hold_s: float = 0.0, settle: bool = True) -> None:
         """Touch the window at ``(x, y)`` pixels, hold for ``hold_s`` seconds, lift."""
-        finger = _Finger(x, y)
+        finger = self.finger(x, y)
         EventLoop.post_dispatch_input("begin", finger)
         if hold_s > 0:
             await asyncio.sleep(hold_s)
@@ -151,7 +155,7 @@ class UiDriver:
             return widget.to_window(*local)  # type: ignore[no-any-return]
 
         window = EventLoop.window
-        finger = _Finger(*at(*path[0]))
+        finger = self.finger(*at(*path[0]))
         EventLoop.post_dispatch_input("begin", finger)
         # A finger reports many small moves, not one jump per corner of the path.
         for (fx0, fy0), (fx1, fy1) in itertools.pairwise(path):

@@ -23,16 +23,24 @@ async def _check(sizes: dict[str, tuple[int, int]], variants: tuple[str, ...]) -
     from kiosk.ui.driver import run_app
     from kiosk.ui.layout_check import layout_problems
 
-    app = KioskApp(Flow(FlowConfig()), execute=lambda _c: None,
-                   cabin_name="Ajuntament de Vilanova i la Geltrú · Cabina 1", warm_up=False)
+    app = KioskApp(
+        Flow(FlowConfig()),
+        execute=lambda _c: None,
+        cabin_name="Ajuntament de Vilanova i la Geltrú · Cabina 1",
+        warm_up=False,
+    )
     screenshots.ORIENTATIONS.update(sizes)
 
     async def play(driver: object) -> list[str]:
         found: list[str] = []
         seen = 0
-        async for shot in screenshots.staged(app, driver,  # type: ignore[arg-type]
-                                             languages=CITIZEN_LANGUAGES,
-                                             orientations=tuple(sizes), variants=variants):
+        async for shot in screenshots.staged(
+            app,
+            driver,  # type: ignore[arg-type]
+            languages=CITIZEN_LANGUAGES,
+            orientations=tuple(sizes),
+            variants=variants,
+        ):
             seen += 1
             assert app.current_screen().name == shot.scene.name or shot.scene.warning
             found += [f"{shot.path(Path('.'))}: {p}" for p in layout_problems(app.root_widget)]
@@ -75,22 +83,38 @@ _CLI = (
 def _screenshots(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", _CLI, "screenshots", *args],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
 def test_the_screenshots_command_writes_each_screen_at_its_size(tmp_path: Path) -> None:
-    done = _screenshots("--out", str(tmp_path), "--languages", "eu,gl",
-                        "--orientations", "landscape,portrait", "--only", "home,call",
-                        "--variants", "normal,high-contrast")
+    done = _screenshots(
+        "--out",
+        str(tmp_path),
+        "--languages",
+        "eu,gl",
+        "--orientations",
+        "landscape,portrait",
+        "--only",
+        "home,call",
+        "--variants",
+        "normal,high-contrast",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png"))
     assert files == [
         f"{o}/{lang}/{name}"
         for o in ("landscape", "portrait")
         for lang in ("eu", "gl")
-        for name in ("02-home-high-contrast.png", "02-home.png",
-                     "07-call-high-contrast.png", "07-call.png")
+        for name in (
+            "02-home-high-contrast.png",
+            "02-home.png",
+            "07-call-high-contrast.png",
+            "07-call.png",
+        )
     ]
     with Image.open(tmp_path / "portrait/eu/02-home.png") as picture:
         assert picture.size == (1080, 1920)

@@ -43,11 +43,20 @@ async def _a_visit_in_basque() -> None:
         call_id, attention_id = session.call_id, session.attention_id
         assert call_id is not None and attention_id is not None
 
-        kit.deliver(p.QueueUpdate(call_id=call_id, position=2, estimated_wait_s=150,
-                                  queued_at=datetime.now(UTC)))
+        kit.deliver(
+            p.QueueUpdate(
+                call_id=call_id, position=2, estimated_wait_s=150, queued_at=datetime.now(UTC)
+            )
+        )
         await ui.wait_until(lambda: "1" in ui.find("position").text, "the place in the queue")
-        kit.deliver(p.CallConnected(call_id=call_id, attention_id=attention_id,
-                                    peer=p.Party(id="7", name="Nerea"), you_offer=True))
+        kit.deliver(
+            p.CallConnected(
+                call_id=call_id,
+                attention_id=attention_id,
+                peer=p.Party(id="7", name="Nerea"),
+                you_offer=True,
+            )
+        )
         await ui.wait_for_screen("call")
         await ui.tap("mute")
         assert kit.flow.session.muted and "SetMute" in kit.commands

@@ -50,8 +50,9 @@ async def _visit_through_the_hub() -> None:
         hub_timeout_s=5,
     )
     sender = OutboxSender(outbox, hub_url=settings.hub_url, token=token, poll_s=1.0)
-    parts = Parts(outbox=outbox, wake_sender=sender.wake, hub=hub,
-                  citizen_dirs=(settings.citizen_dir,))
+    parts = Parts(
+        outbox=outbox, wake_sender=sender.wake, hub=hub, citizen_dirs=(settings.citizen_dir,)
+    )
     flow = sample_flow(FlowConfig(services=("padron", "tributs")), online=False)
     async with kiosk_app(flow, parts) as kit:
         kits.append(kit)
@@ -86,8 +87,9 @@ async def _visit_through_the_hub() -> None:
 
 
 async def _sign_in(client: httpx.AsyncClient, username: str, password: str) -> str:
-    response = await client.post("/api/auth/login", json={"username": username,
-                                                          "password": password})
+    response = await client.post(
+        "/api/auth/login", json={"username": username, "password": password}
+    )
     assert response.status_code == 200, response.text
     client.cookies.clear()
     return str(response.json()["token"])
@@ -103,8 +105,9 @@ async def test_a_visit_in_basque_through_the_hub_reaches_an_agent_and_the_log(
         sites = (await client.get("/api/sites", headers=admin)).json()
         for site in sites:
             # Whatever the day and hour the test runs, the demo office is open.
-            patched = await client.patch(f"/api/sites/{site['id']}", headers=admin,
-                                         json={"opening_hours": ALWAYS_OPEN})
+            patched = await client.patch(
+                f"/api/sites/{site['id']}", headers=admin, json={"opening_hours": ALWAYS_OPEN}
+            )
             assert patched.status_code == 200, patched.text
         agent_token = await _sign_in(client, "agent3", "agent3-demo")
 
@@ -122,10 +125,15 @@ async def test_a_visit_in_basque_through_the_hub_reaches_an_agent_and_the_log(
         run_in_kivy_async(
             __file__,
             "_visit_through_the_hub",
-            env={_URL: hub.url, _TOKEN: hub.token, _CABIN: str(hub.cabin_id),
-                 _DATA: str(tmp_path / "kiosk")},
+            env={
+                _URL: hub.url,
+                _TOKEN: hub.token,
+                _CABIN: str(hub.cabin_id),
+                _DATA: str(tmp_path / "kiosk"),
+            },
         )
     )
+
     async def unless_the_kiosk_fails(step: Any) -> Any:
         waiting = asyncio.ensure_future(step)
         await asyncio.wait({waiting, kiosk}, return_when=asyncio.FIRST_COMPLETED)
@@ -153,6 +161,11 @@ async def test_a_visit_in_basque_through_the_hub_reaches_an_agent_and_the_log(
     events = hub.cabin_events()
     assert len({event_id for event_id, _ in events}) == len(events), "an event arrived twice"
     kinds = Counter(kind for _, kind in events)
-    for kind in ("attention.started", "language.chosen", "consent.recorded",
-                 "survey.answered", "attention.ended"):
+    for kind in (
+        "attention.started",
+        "language.chosen",
+        "consent.recorded",
+        "survey.answered",
+        "attention.ended",
+    ):
         assert kinds[kind] == 1, f"{kind}: {kinds}"

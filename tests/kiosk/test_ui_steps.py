@@ -27,8 +27,14 @@ async def _into_a_call(kit: object) -> str:
     await ui.wait_for_screen("queue")
     session = kit.flow.session
     assert session.call_id is not None and session.attention_id is not None
-    kit.deliver(p.CallConnected(call_id=session.call_id, attention_id=session.attention_id,
-                                peer=p.Party(id="2", name="Marcos"), you_offer=True))
+    kit.deliver(
+        p.CallConnected(
+            call_id=session.call_id,
+            attention_id=session.attention_id,
+            peer=p.Party(id="2", name="Marcos"),
+            you_offer=True,
+        )
+    )
     await ui.wait_for_screen("call")
     return session.call_id
 
@@ -101,8 +107,11 @@ async def _scan_or_decline() -> None:
         kit.deliver(StepFinished("s3", "done"))
         await ui.wait_for_screen("call")
 
-        kit.deliver(p.StepRequest(call_id=call_id, step_id="s4", kind="show_info",
-                                  params={"title": "Horari d'estiu"}))
+        kit.deliver(
+            p.StepRequest(
+                call_id=call_id, step_id="s4", kind="show_info", params={"title": "Horari d'estiu"}
+            )
+        )
         await ui.wait_for_screen("step_info")
         assert kit.app.current_screen().title == "Horari d'estiu"
         await ui.tap("done")
@@ -132,7 +141,7 @@ async def _the_agent_video_shows_and_is_gone_after() -> None:
         kit.app.show_own_frame(frame)
         assert agent.has_picture and ui.find("own_video").has_picture
         with pytest.raises(ValueError, match="uint8"):
-            kit.app.show_agent_frame(frame.astype("float32"))  # type: ignore[arg-type]
+            kit.app.show_agent_frame(frame.astype("float32"))
         await ui.tap("hang_up")
         await ui.wait_for_screen("survey")
         await ui.wait_until(lambda: not agent.has_picture, "the agent's picture to go")

@@ -17,8 +17,13 @@ async def _hidden_gesture_pin_and_check() -> None:
 
     results = [
         CheckResult("camera", "simulator", DeviceState.OK),
-        CheckResult("receipt_printer", "simulator", DeviceState.FAULT, error="paper_out",
-                    advice="Load a paper roll and close the cover"),
+        CheckResult(
+            "receipt_printer",
+            "simulator",
+            DeviceState.FAULT,
+            error="paper_out",
+            advice="Load a paper roll and close the cover",
+        ),
     ]
     async with kiosk_app(check_results=results) as kit:
         ui = kit.driver
@@ -55,8 +60,9 @@ async def _hidden_gesture_pin_and_check() -> None:
         kit.deliver(DeviceFailed(device="scanner", code="jammed"))
         await ui.wait_until(lambda: "scanner: jammed" in ui.find("faults").text, "the fault")
         await ui.tap("run_check")
-        await ui.wait_until(lambda: "paper" in ui.find("check_results").text.lower(),
-                            "the check's advice")
+        await ui.wait_until(
+            lambda: "paper" in ui.find("check_results").text.lower(), "the check's advice"
+        )
         assert "camera (simulator): ok" in ui.find("check_results").text
         await ui.tap("leave")
         await ui.wait_for_screen("attract")

@@ -124,8 +124,8 @@ def padron_app(
     for module in (padron_routes, verify_routes):
         if not any(path.startswith(module.router.prefix) for path in paths):
             app.include_router(module.router)
-    sms = padron.pop("sms", None)
-    source = padron.pop("source", None)
+    sms = padron.pop("sms_sender_object", None)
+    source = padron.pop("source_object", None)
     install(app, load_settings(PadronSettings, None, padron), source=source, sms=sms)
     return app
 

@@ -214,6 +214,22 @@ class Hub:
         """Bearer headers of ``username``."""
         return {"Authorization": f"Bearer {self.token(username)}"}
 
+    def enrol(self, serial: str, name: str = "Cabina 1") -> tuple[int, str]:
+        """Enrol a cabin through the API, as a cabin and a technician would: (id, token)."""
+        with self.client() as client:
+            ticket = client.post("/api/enrolment/requests", json={"serial": serial}).json()
+            approved = client.post(
+                "/api/enrolment/approvals",
+                headers=self.headers("technician"),
+                json={"code": ticket["code"], "site": self.site_id, "name": name},
+            )
+            assert approved.status_code == 201, approved.text
+            credential = client.get(
+                f"/api/enrolment/requests/{ticket['request_id']}",
+                headers={"Authorization": f"Bearer {ticket['poll_token']}"},
+            ).json()["credential"]
+        return int(credential["cabin_id"]), str(credential["token"])
+
     def audit_kinds(self) -> list[tuple[str, str]]:
         """Every log entry as (kind, payload)."""
         return [(entry.kind, entry.payload) for entry in self.app.state.attention_log.entries()]
@@ -273,7 +289,6 @@ def start_hub(tmp_path: Path, hasher: PasswordHasher) -> Iterator[Callable[..., 
                 "host": "127.0.0.1",
                 "port": port,
                 "public_url": f"{scheme}://127.0.0.1:{port}",
-                "heartbeat_interval_s": 1.0,
             },
         )
         database = Database(database_url or f"sqlite:///{tmp_path / f'hub{index}.db'}")
