@@ -54,7 +54,13 @@ from websockets.asyncio.client import connect
 
 from hardware.camera import Camera, CameraConfig, open_camera
 from hardware.camera.track import CameraTrack
-from kiosk.encoding import CabinH264Encoder, EncoderSettings, install_encoder, prefer_codec
+from kiosk.encoding import (
+    X264_PRESETS,
+    CabinH264Encoder,
+    EncoderSettings,
+    install_encoder,
+    prefer_codec,
+)
 
 logger = logging.getLogger("bench.media")
 
@@ -95,6 +101,13 @@ async def cabin_calls(
         async def read() -> None:
             async for raw in ws:
                 inbox.put_nowait(json.loads(raw))
+            inbox.put_nowait({"type": "closed"})
+
+        async def receive() -> Event:
+            message = await inbox.get()
+            if message["type"] in ("closed", "error"):
+                raise RuntimeError(f"Expected the hub to carry the call, but got {message}")
+            return message
 
         async def beat() -> None:
             while True:
@@ -113,13 +126,13 @@ async def cabin_calls(
                 call_id = f"bench-{uuid.uuid4().hex[:12]}"
                 await send(type="call.request", call_id=call_id, attention_id=str(uuid.uuid4()),
                            service=SERVICE, language=LANGUAGE)  # fmt: skip
-                while (await inbox.get())["type"] != "call.connected":
+                while (await receive())["type"] != "call.connected":
                     pass  # queue updates and pongs
                 peer = new_peer()
                 offer = {"type": "offer", "sdp": await peer.offer()}
                 await send(type="rtc.description", call_id=call_id, description=offer)
                 watcher = asyncio.create_task(watch(peer, call_id))
-                while (message := await inbox.get())["type"] != "call.ended":
+                while (message := await receive())["type"] != "call.ended":
                     if message["type"] == "rtc.description":
                         await peer.accept_answer(message["description"]["sdp"])
                     elif message["type"] == "rtc.candidate":
@@ -480,7 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         default=[*SIZES, REFERENCE])  # fmt: skip
     parser.add_argument("--encoder", choices=("cabin", "aiortc"), default="cabin")
     parser.add_argument("--codec", choices=("h264", "vp8"), default=defaults.codec)
-    parser.add_argument("--x264-preset", default=defaults.x264_preset)
+    parser.add_argument("--x264-preset", choices=X264_PRESETS, default=defaults.x264_preset)
     parser.add_argument("--x264-threads", type=int, default=defaults.x264_threads)
     parser.add_argument("--agent-video", default="1280x720", help="what the console's camera sends")
     args = parser.parse_args(argv)

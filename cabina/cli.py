@@ -18,6 +18,7 @@ from cabina import __version__
 COMMAND_MODULES: tuple[str, ...] = (
     "cabina.demo",
     "hub.cli",
+    "hub.padron.cli",
     "hardware.cli",
 )
 

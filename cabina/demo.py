@@ -35,6 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     from hub.attention_log import AttentionLog
     from hub.db import Database
     from hub.demo_data import seed_demo
+    from hub.padron.demo_residents import seed_demo_residents
     from hub.security import Passwords
     from hub.server import uvicorn_config
     from hub.settings import HubSettings
@@ -60,6 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     database = Database.from_settings(settings)
     database.upgrade()
     seed = seed_demo(AttentionLog(database), Passwords(), now=datetime.now(UTC))
+    seed_demo_residents(database, today=datetime.now(UTC).date())
     base = f"http://{args.host}:{args.port}"
     lines = [
         "",

@@ -70,6 +70,8 @@ def _first_certificate(pem: str) -> str:
 def normalise_fingerprint(text: str) -> str:
     """A fingerprint as people copy it (``SHA256:AB:CD…``, bare hex), as ``sha256:<hex>``."""
     value = text.strip().lower()
+    if value.startswith("sha256 fingerprint="):  # as ``openssl x509 -fingerprint`` prints it
+        value = value.partition("=")[2]
     value = value.removeprefix(_FINGERPRINT_PREFIX).removeprefix("sha256=").replace(":", "")
     if len(value) != 64 or any(char not in "0123456789abcdef" for char in value):
         raise ValueError(

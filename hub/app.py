@@ -21,7 +21,8 @@ from hub import live
 from hub.attention_log import AttentionLog
 from hub.db import Database
 from hub.events import Clock, utc_now
-from hub.routes import attentions, auth, cabins, catalog, sites, users
+from hub.padron.runtime import install as install_padron
+from hub.routes import attentions, auth, cabins, catalog, padron, sites, users, verify
 from hub.security import LoginRateLimiter, Passwords
 from hub.settings import HubSettings
 
@@ -82,7 +83,8 @@ def create_app(
     app.state.passwords = Passwords(password_hasher)
     app.state.login_limiter = LoginRateLimiter(clock=clock)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (auth, users, sites, cabins, attentions, catalog):
+    for module in (auth, users, sites, cabins, attentions, catalog, padron, verify):
         app.include_router(module.router)
+    install_padron(app, settings.padron)
     live.install(app, settings, db, app.state.attention_log, clock)
     return app

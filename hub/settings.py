@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.padron.settings import PadronSettings
+
 Seconds = Annotated[float, Field(gt=0)]
 
 
@@ -52,6 +54,9 @@ class HubSettings(BaseSettings):
 
     #: Redis URL for pub/sub between hub replicas; unset for a single process.
     redis_url: str | None = None
+
+    #: The padrón service: data source, identification, certificates (``[padron]`` table).
+    padron: PadronSettings = Field(default_factory=PadronSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -7,22 +7,16 @@ Each decoded video frame from the agent goes, as RGB, to a callback the screen t
 texture. aiortc has no ICE restart, so a dead connection (state ``failed``/``closed``, or no
 video from the agent for ``media_timeout_s``) is replaced by a new one and a new offer.
 
-Video encoding: aiortc's H.264 encoder runs libx264 with its default ``medium`` preset, which
-cannot hold 720p30 on a 2-core cabin (about 22 ms of CPU per frame here). The cabin prefers
-H.264 and encodes it with :class:`CabinH264Encoder`: preset ``superfast`` with the
-``zerolatency`` tune (about 1.3 ms a frame at 480p, 4 ms at 720p on this machine), Constrained
-Baseline (which every browser decodes), and a bitrate cap by picture size (1.2 Mbit/s up to
-480p, 2.5 Mbit/s up to 720p) inside which the receiver's bandwidth estimate (REMB) moves it.
-VP8, the fallback, keeps aiortc's realtime settings (about 2.3 ms a frame at 480p).
+Video encoding follows :mod:`kiosk.encoding`: the cabin prefers H.264 and encodes it with
+settings a 2-core cabin holds at 720p30 (aiortc's default x264 preset cannot).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,71 +29,16 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
-    RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.codecs.h264 import H264Encoder
 from aiortc.contrib.media import MediaBlackhole, MediaPlayer, MediaRecorder
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
 from hub import protocol as p
+from kiosk.encoding import EncoderSettings, install_encoder, prefer_codec
 
 logger = logging.getLogger(__name__)
-
-#: Largest bitrate (bit/s) by picture area, smallest area first.
-BITRATE_CAPS: tuple[tuple[int, int], ...] = (
-    (640 * 480, 1_200_000),
-    (1280 * 720, 2_500_000),
-    (1920 * 1080, 4_000_000),
-)
-X264_PRESET = "superfast"
-
-
-class CabinH264Encoder(H264Encoder):
-    """aiortc's H.264 encoder with settings a 2-core cabin can hold at 30 frames a second."""
-
-    def _encode_frame(self, frame: av.VideoFrame, force_keyframe: bool) -> Iterator[bytes]:
-        area = frame.width * frame.height
-        cap = next((rate for limit, rate in BITRATE_CAPS if area <= limit), BITRATE_CAPS[-1][1])
-        # Written back each frame, so the parent's own check finds the context up to date;
-        # the sender writes the receiver's estimate here again at each REMB.
-        self.target_bitrate = min(self.target_bitrate, cap)
-        target = self.target_bitrate
-        codec = self.codec
-        current = (codec.bit_rate or 0) if codec is not None else 0
-        if (
-            codec is None
-            or (frame.width, frame.height) != (codec.width, codec.height)
-            or abs(target - current) > 0.1 * max(current, 1)
-        ):
-            # Open the context here with our options; the parent then finds it matching and
-            # only encodes.
-            self.buffer_data, self.buffer_pts = b"", None
-            codec = av.CodecContext.create("libx264", "w")
-            codec.width, codec.height = frame.width, frame.height
-            codec.bit_rate = target
-            codec.pix_fmt = "yuv420p"
-            codec.framerate = fractions.Fraction(30, 1)
-            codec.time_base = fractions.Fraction(1, 30)
-            codec.options = {"preset": X264_PRESET, "tune": "zerolatency", "level": "31"}
-            codec.profile = "Baseline"
-            self.codec = codec
-        return super()._encode_frame(frame, force_keyframe)
-
-
-def use_cabin_encoder(pc: RTCPeerConnection) -> bool:
-    """Make ``pc``'s video sender encode with :class:`CabinH264Encoder` if H.264 was agreed."""
-    for transceiver in pc.getTransceivers():
-        # The codecs agreed with the other end, first the one in use; aiortc keeps them in
-        # the transceiver and creates the encoder lazily, with no hook to choose it: fill
-        # the sender's private slot before its first frame.
-        agreed = getattr(transceiver, "_codecs", [])
-        if transceiver.kind == "video" and agreed and agreed[0].mimeType.lower() == "video/h264":
-            sender: Any = transceiver.sender
-            sender._RTCRtpSender__encoder = CabinH264Encoder()
-            return True
-    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +85,7 @@ class Call:
         on_frame: Callable[[ReceivedFrame], None],
         audio_device: str | None = None,
         media_timeout_s: float = 5.0,
-        prefer_h264: bool = True,
+        encoding: EncoderSettings | None = None,
     ) -> None:
         self.call_id = call_id
         self._send = send
@@ -160,7 +99,7 @@ class Call:
         self._on_frame = on_frame
         self._audio_device = audio_device
         self._media_timeout_s = media_timeout_s
-        self._prefer_h264 = prefer_h264
+        self._encoding = encoding or EncoderSettings()
         self._pc: RTCPeerConnection | None = None
         self._tracks: list[MediaStreamTrack] = []
         self._audio: MutableAudio | None = None
@@ -210,7 +149,7 @@ class Call:
         else:
             logger.warning("ignored an SDP %s the call did not expect", description.type)
             return
-        use_cabin_encoder(pc)
+        install_encoder(pc, self._encoding)
         for candidate in self._early_candidates:
             await self._add_candidate(pc, candidate)
         self._early_candidates.clear()
@@ -244,9 +183,8 @@ class Call:
         self._audio.muted = self._muted
         self._tracks.append(self._audio)
         pc.addTrack(self._audio)
-        video_sender = pc.addTrack(video)
-        if self._prefer_h264:
-            self._prefer(pc, video_sender)
+        pc.addTrack(video)
+        prefer_codec(pc, self._encoding)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -281,14 +219,6 @@ class Call:
         sink.addTrack(track)
         self._sinks.append(sink)
         self._spawn(sink.start())
-
-    @staticmethod
-    def _prefer(pc: RTCPeerConnection, sender: RTCRtpSender) -> None:
-        codecs = RTCRtpSender.getCapabilities("video").codecs
-        ordered = sorted(codecs, key=lambda c: c.mimeType.lower() != "video/h264")
-        for transceiver in pc.getTransceivers():
-            if transceiver.sender is sender:
-                transceiver.setCodecPreferences(ordered)
 
     def _send_local(self, kind: str) -> None:
         local = self._require_pc().localDescription

@@ -152,7 +152,7 @@ class CabinH264Encoder(H264Encoder):
             codec = self._open(frame.width, frame.height, wanted, at)
         elif (
             abs(wanted - (current := codec.bit_rate or wanted)) > REOPEN_CHANGE * current
-            and at - self._opened_at >= REOPEN_INTERVAL_S
+            and abs(at - self._opened_at) >= REOPEN_INTERVAL_S
         ):
             # libx264 cannot change its bitrate in place through PyAV: a new encoder, which
             # starts with a key frame, is the price; hence the threshold and the interval.
@@ -178,13 +178,12 @@ class CabinH264Encoder(H264Encoder):
             "preset": settings.x264_preset,
             "tune": settings.x264_tune,
             "level": "31" if width * height <= LEVEL_31_MAX_AREA else "40",
-            # A one-second buffer: frames never burst far above the bitrate.
+            # Constant bitrate with a one-second buffer: no frame bursts far above it.
             "maxrate": str(bitrate),
             "bufsize": str(bitrate),
         }
         codec.profile = "Baseline"
         self.codec = codec
-        self.buffer_data, self.buffer_pts = b"", None
         self._opened_at = at
         self.opens += 1
         logger.debug("H.264 encoder opened: %dx%d at %d bit/s", width, height, bitrate)

@@ -148,10 +148,8 @@ def _found_hub(args: argparse.Namespace) -> tuple[str, str | None]:
         return args.hub, args.fingerprint
     print(f"Listening for hubs for {args.timeout:g} s…", file=sys.stderr)
     hub = choose_hub(discover(args.timeout, interfaces=args.interface), timeout=args.timeout)
-    if args.fingerprint and hub.fingerprint != args.fingerprint:
-        # The technician's own fingerprint wins: the announcement is what is being checked.
-        return hub.url, args.fingerprint
-    return hub.url, hub.fingerprint
+    # A fingerprint the technician brought wins over the announced one: it is the check.
+    return hub.url, args.fingerprint or hub.fingerprint
 
 
 def _endpoint(args: argparse.Namespace, *, prefer_kept: bool) -> Any:

@@ -39,6 +39,7 @@ from provisioning.pinning import HubEndpoint, unreachable
 logger = logging.getLogger(__name__)
 
 DMI_SERIAL = Path("/sys/class/dmi/id/product_serial")
+DMI_UUID = Path("/sys/class/dmi/id/product_uuid")
 MACHINE_ID = Path("/etc/machine-id")
 #: Serials that firmware ships when the maker did not set one: useless as an identity.
 PLACEHOLDER_SERIALS = frozenset(
@@ -53,6 +54,9 @@ PLACEHOLDER_SERIALS = frozenset(
         "not applicable",
         "123456789",
         "0123456789",
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        "03000200-0400-0500-0006-000700080009",
     }
 )
 _NOT_SERIAL = re.compile(r"[^A-Za-z0-9._:-]+")
@@ -62,24 +66,32 @@ def _clean(text: str) -> str:
     return _NOT_SERIAL.sub("-", text.strip()).strip("-")[:120]
 
 
-def hardware_serial(*, dmi: Path = DMI_SERIAL, machine_id: Path = MACHINE_ID) -> str:
-    """The cabin's identity: the firmware's serial number, else the system's machine id.
-
-    The machine id changes when the disk is re-imaged, so a cabin without a real serial is a
-    new cabin at the hub after re-imaging; ``dmi:`` and ``machine-id:`` say which one it is.
-    """
+def _read(path: Path) -> str:
     try:
-        serial = dmi.read_text(encoding="ascii", errors="replace").strip()
+        return path.read_text(encoding="ascii", errors="replace").strip()
     except OSError:
-        serial = ""  # absent on some boards, readable by root only on others
-    if serial.lower() not in PLACEHOLDER_SERIALS and _clean(serial):
-        return f"dmi:{_clean(serial)}"
+        return ""  # absent on some boards, readable by root only on others
+
+
+def hardware_serial(
+    *, dmi: Path = DMI_SERIAL, dmi_uuid: Path = DMI_UUID, machine_id: Path = MACHINE_ID
+) -> str:
+    """The cabin's identity: the firmware's serial number or board UUID, else the machine id.
+
+    The firmware's answers survive re-imaging; the machine id does not (and on a read-only
+    root it is made anew at each boot), so a cabin without either is a new cabin at the hub
+    after re-imaging. The prefix (``dmi:``, ``dmi-uuid:``, ``machine-id:``) says which it is.
+    """
+    for prefix, path in (("dmi", dmi), ("dmi-uuid", dmi_uuid)):
+        value = _read(path)
+        if value.lower() not in PLACEHOLDER_SERIALS and _clean(value):
+            return f"{prefix}:{_clean(value)}"
     try:
         machine = machine_id.read_text(encoding="ascii", errors="replace").strip()
     except OSError as exc:
         raise EnrolmentFailed(
-            f"Expected a hardware serial in {dmi} or a machine id in {machine_id}, but could "
-            f"read neither ({exc.strerror}): run as root, or pass --serial"
+            f"Expected a hardware serial in {dmi} or {dmi_uuid}, or a machine id in "
+            f"{machine_id}, but could read none ({exc.strerror}): run as root, or pass --serial"
         ) from exc
     if not _clean(machine):
         raise EnrolmentFailed(f"Expected a machine id in {machine_id}, but it is empty")

@@ -6,12 +6,15 @@ import argparse
 import logging
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cabina.cli import CommandError
 from cabina.config import SettingsError, load_settings
 from hub.db import Database, DatabaseError
 from hub.settings import HubSettings
+
+if TYPE_CHECKING:
+    from hub.padron.importer import ImportReport
 
 
 def _database(args: argparse.Namespace) -> Database:
@@ -27,7 +30,7 @@ def _database(args: argparse.Namespace) -> Database:
     return database
 
 
-def _summary(report: Any) -> str:
+def _summary(report: ImportReport) -> str:
     changes = ", ".join(
         f"{verb} {counts['residents']} residents and {counts['registrations']} registrations"
         for verb, counts in (

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hub.attention_log import AttentionLog
@@ -167,6 +167,7 @@ class Identifier:
             )
         )
         session.flush()
+        self._prune(session, now)
         if failed:
             by_caller = PadronAttempt.cabin_id if caller.cabin_id else PadronAttempt.agent_id
             limit = self.settings.max_failures_per_cabin
@@ -187,6 +188,14 @@ class Identifier:
                 data=data | document,
             ),
         )
+
+    def _prune(self, session: Session, now: datetime) -> None:
+        """Forget what no limit or identification needs any more (the log keeps the record)."""
+        window = timedelta(seconds=self.settings.attempts_window_s)
+        session.execute(delete(PadronAttempt).where(PadronAttempt.at < now - window))
+        session.execute(delete(PadronLockout).where(PadronLockout.until < now))
+        gone = now - timedelta(hours=1)
+        session.execute(delete(PadronIdentification).where(PadronIdentification.expires_at < gone))
 
     def _fail(
         self, caller: Caller, attention_id: str, error: PadronError, document: dict[str, str]

@@ -25,8 +25,15 @@ from sqlalchemy.orm import Session
 
 from cabina import __version__
 from hub import enrolment
-from hub.deps import ClockDep, CurrentCabin, LogDep, SessionDep, SettingsDep, bearer_token
-from hub.deps import require_role as require_role
+from hub.deps import (
+    ClockDep,
+    CurrentCabin,
+    LogDep,
+    SessionDep,
+    SettingsDep,
+    bearer_token,
+    require_role,
+)
 from hub.enrolment_models import CabinProfile
 from hub.models import Role, Site, User
 from hub.security import LoginRateLimiter, RateLimited

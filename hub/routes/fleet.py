@@ -11,10 +11,7 @@
     GET  /api/fleet/actions/{action_id}/screenshot
     POST /api/fleet/cabins/{id}/revoke            revoke its credentials and disconnect it (4401)
 
-    POST /api/cabin/status                        a cabin: its software version and start time
-    POST /api/cabin/selftest                      a cabin: the result of its self-test
-    POST /api/cabin/actions/{action_id}/result    a cabin: how an action went
-    PUT  /api/cabin/actions/{action_id}/screenshot  a cabin: the PNG a screenshot action took
+What cabins report back is in :mod:`hub.routes.cabin_reports`, included here.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 from uuid import uuid4
 
@@ -34,20 +30,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import fleet
-from hub.deps import ClockDep, CurrentCabin, DatabaseDep, LogDep, SessionDep, SettingsDep
-from hub.deps import require_role as require_role
+from hub.deps import (
+    ClockDep,
+    DatabaseDep,
+    LogDep,
+    SessionDep,
+    SettingsDep,
+    require_role,
+)
 from hub.enrolment_models import ActionKind, ActionStatus, CabinProfile, FleetAction
 from hub.events import EventKind, NewEvent, actor_for_user
 from hub.models import Cabin, CabinStatus, Role, Site, User
+from hub.routes import cabin_reports
+from hub.routes.cabin_reports import profile_of
 from hub.security import revoke_cabin_credentials
 
 logger = logging.getLogger(__name__)
 
-#: The largest screenshot a cabin may upload.
-MAX_SCREENSHOT_BYTES = 8 * 1024 * 1024
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TechnicianUser = Annotated[User, Depends(require_role(Role.TECHNICIAN, Role.ADMIN))]
-Version = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9.+_-]+$")]
 
 
 class Named(BaseModel):
@@ -137,33 +137,6 @@ class RevokeOut(BaseModel):
     cancelled_actions: int
 
 
-class StatusIn(BaseModel):
-    """A cabin's account of its software."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: Version
-    started_at: datetime
-
-
-class SelfTestIn(BaseModel):
-    """A cabin's self-test: one ``hardware.check.CheckResult.to_json`` per device."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    ok: bool
-    results: Annotated[list[dict[str, Any]], Field(max_length=16)]
-
-
-class ResultIn(BaseModel):
-    """How an action went at the cabin."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    status: Literal["done", "failed"]
-    detail: Annotated[str, Field(max_length=400)] | None = None
-
-
 def _action_out(action: FleetAction) -> ActionOut:
     out = ActionOut.model_validate(action)
     out.has_screenshot = action.screenshot is not None
@@ -236,14 +209,6 @@ def _action(session: Session, action_id: str) -> FleetAction:
     return action
 
 
-def _profile(session: Session, cabin_id: int) -> CabinProfile:
-    profile = session.get(CabinProfile, cabin_id)
-    if profile is None:
-        profile = CabinProfile(cabin_id=cabin_id, settings={})
-        session.add(profile)
-    return profile
-
-
 def _board(request: Request) -> fleet.FleetBoard:
     return fleet.board_of(request.app.state.switchboard)
 
@@ -271,6 +236,7 @@ def build_router() -> APIRouter:
             await dispatcher.stop()
 
     router = APIRouter(prefix="/api", tags=["fleet"], lifespan=lifespan)
+    router.include_router(cabin_reports.router)
 
     @router.get("/fleet/cabins")
     def list_cabins(
@@ -315,7 +281,7 @@ def build_router() -> APIRouter:
         values = body.model_dump(exclude_none=True)
         with database.transaction() as session:
             _cabin(session, cabin_id)
-            _profile(session, cabin_id).settings = values
+            profile_of(session, cabin_id).settings = values
         logger.info("cabin %d: settings %s set by user %d", cabin_id, sorted(values), user.id)
         return values
 
@@ -418,104 +384,4 @@ def build_router() -> APIRouter:
         logger.info("cabin %d revoked by user %d (%d credentials)", cabin_id, user.id, count)
         return RevokeOut(revoked=count, disconnected=closed, cancelled_actions=cancelled)
 
-    # --- what cabins report -----------------------------------------------------------------
-
-    @router.post("/cabin/status", status_code=status.HTTP_204_NO_CONTENT)
-    def report_status(
-        body: StatusIn, cabin: CurrentCabin, database: DatabaseDep, clock: ClockDep
-    ) -> None:
-        """The calling cabin's software version and when it started."""
-        with database.transaction() as session:
-            profile = _profile(session, cabin.id)
-            profile.software_version = body.version
-            profile.started_at = body.started_at
-            profile.reported_at = clock()
-
-    @router.post("/cabin/selftest", status_code=status.HTTP_204_NO_CONTENT)
-    def report_selftest(
-        body: SelfTestIn, cabin: CurrentCabin, database: DatabaseDep, clock: ClockDep
-    ) -> None:
-        """The calling cabin's self-test."""
-        with database.transaction() as session:
-            profile = _profile(session, cabin.id)
-            profile.selftest = body.results
-            profile.selftest_ok = body.ok
-            profile.selftest_at = clock()
-        logger.info("cabin %d self-test: %s", cabin.id, "ok" if body.ok else "failed")
-
-    @router.post("/cabin/actions/{action_id}/result", status_code=status.HTTP_204_NO_CONTENT)
-    def report_result(
-        action_id: str, body: ResultIn, cabin: CurrentCabin, database: DatabaseDep, clock: ClockDep
-    ) -> None:
-        """How an action went."""
-        done = fleet.finish(
-            database,
-            action_id,
-            cabin_id=cabin.id,
-            ok=body.status == "done",
-            detail=body.detail,
-            now=clock(),
-        )
-        if done is None:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                detail=f"Expected a pending action of this cabin, but {action_id!r} is not one",
-            )
-
-    @router.put(
-        "/cabin/actions/{action_id}/screenshot",
-        status_code=status.HTTP_204_NO_CONTENT,
-        max_body_size=MAX_SCREENSHOT_BYTES,
-    )
-    async def upload_screenshot(
-        action_id: str,
-        request: Request,
-        cabin: CurrentCabin,
-        database: DatabaseDep,
-        settings: SettingsDep,
-        clock: ClockDep,
-    ) -> None:
-        """The PNG a ``screenshot`` action took, as the raw request body."""
-        body = await request.body()
-        if not body.startswith(_PNG_MAGIC):
-            raise HTTPException(
-                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                detail="Expected a PNG image, but the body does not start like one",
-            )
-        with database.session() as session:
-            action = session.get(FleetAction, action_id)
-            if action is None or action.cabin_id != cabin.id:
-                raise HTTPException(
-                    status.HTTP_404_NOT_FOUND, detail=f"No action {action_id!r} for this cabin"
-                )
-            if action.kind is not ActionKind.SCREENSHOT:
-                raise HTTPException(
-                    status.HTTP_409_CONFLICT,
-                    detail=f"Expected a screenshot action, but {action_id} is {action.kind.value}",
-                )
-        name = f"{action_id}.png"
-        folder: Path = settings.data_dir / "screenshots"
-        await run_in_threadpool(_save, folder, name, body)
-        done = fleet.finish(
-            database,
-            action_id,
-            cabin_id=cabin.id,
-            ok=True,
-            detail=f"{len(body)} bytes",
-            now=clock(),
-            screenshot=name,
-        )
-        if done is None:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                detail=f"Expected a pending action of this cabin, but {action_id!r} is over",
-            )
-
     return router
-
-
-def _save(folder: Path, name: str, body: bytes) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{name}.tmp"
-    tmp.write_bytes(body)
-    tmp.replace(folder / name)

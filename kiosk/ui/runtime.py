@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -31,6 +32,7 @@ from kiosk.flow import (
     HandsetKey,
     HandsetLifted,
 )
+from kiosk.privacy import shred_tree
 from kiosk.settings import KioskSettings, read_credential
 from kiosk.ui.app import KioskApp
 from kiosk.ui.wiring import CallLike, CommandRunner, Parts
@@ -133,6 +135,11 @@ async def run_kiosk(
     from kiosk.steps import DocumentClient, StepRunner
 
     credential = read_credential(settings.credential_path)
+    # A kiosk that was killed mid-visit may have left a citizen's files: erase them first.
+    for folder in (settings.citizen_dir, settings.tmp_dir):
+        erased = await asyncio.to_thread(shred_tree, folder)
+        if erased:
+            logger.warning("erased %d files left by an interrupted visit", erased)
     devices = await asyncio.to_thread(open_devices, hardware)
     outbox = Outbox(settings.outbox_path, actor=credential.actor)
     flow = Flow(settings.flow_config(), verify_pin=settings.verify_pin)
@@ -222,6 +229,10 @@ async def run_kiosk(
         ]
         if devices.handset is not None:
             background.append(asyncio.ensure_future(_forward_handset(devices.handset, app.send)))
+        loop = asyncio.get_running_loop()
+        # systemd stops the kiosk with SIGTERM: close the window so that the visit is ended.
+        loop.add_signal_handler(signal.SIGTERM, app.stop)
+        stack.callback(loop.remove_signal_handler, signal.SIGTERM)
         try:
             await app.async_run(async_lib="asyncio")
         finally:

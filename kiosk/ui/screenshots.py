@@ -117,9 +117,9 @@ class Shot:
     variant: Variant
 
     def path(self, out: Path) -> Path:
-        """``<out>/<orientation>/<lang>/<NN>-<screen><variant>.png``."""
+        """``<out>/kiosk/<orientation>/<lang>/<NN>-<screen><variant>.png``."""
         name = f"{self.index:02d}-{self.scene.name}{self.variant.suffix}.png"
-        return out / self.orientation / self.lang / name
+        return out / "kiosk" / self.orientation / self.lang / name
 
 
 async def staged(

@@ -50,16 +50,16 @@ class Console:
         path = str(SCREENSHOTS / f"console-{name}.png")
         await self.page.screenshot(path=path, full_page=full_page)
 
-    async def text(self, selector: str) -> str:
+    async def text(self, selector: str, within_s: float = 30) -> str:
         """The visible text of the first match, once it is visible."""
         element = self.page.locator(selector).first
-        await element.wait_for(state="visible", timeout=30_000)
+        await element.wait_for(state="visible", timeout=within_s * 1000)
         return await element.inner_text()
 
-    async def step_status(self, kind: str, status: str) -> str:
+    async def step_status(self, kind: str, status: str, within_s: float = 30) -> str:
         """The status line of the latest ``kind`` step once it reaches ``status``."""
         selector = f"li.step[data-kind='{kind}'][data-status='{status}'] .step-status"
-        return await self.text(selector)
+        return await self.text(selector, within_s)
 
 
 async def open_console(
@@ -110,3 +110,10 @@ async def answer(console: Console) -> None:
     """The console rings; one click answers and the call's video appears."""
     await console.page.locator("cab-ring:not([hidden]) button.answer").click()
     await console.page.locator("cab-call:not([hidden]) video.remote").wait_for()
+
+
+async def open_tool(console: Console, kind: str) -> None:
+    """Unfold one of the cabin tools (print_a4, print_receipt, sign, info) by its title."""
+    tool = console.page.locator(f"cab-cabin-tools details[data-tool='{kind}']")
+    if await tool.get_attribute("open") is None:
+        await tool.locator("summary").click()

@@ -207,6 +207,13 @@ class CabinPeer:
 
     async def _on_call_connected(self, message: dict[str, Any]) -> None:
         assert message["you_offer"] is True
+        await self.offer()
+
+    async def offer(self) -> None:
+        """Offer media on a new peer connection, as a kiosk does again when media is lost."""
+        assert self.call_id is not None
+        if self._pc is not None:
+            await self._pc.close()
         pc = RTCPeerConnection()
         self._pc = pc
         pc.addTrack(AudioStreamTrack())
@@ -221,7 +228,7 @@ class CabinPeer:
         local = pc.localDescription
         await self.send(
             p.RtcDescription(
-                call_id=message["call_id"],
+                call_id=self.call_id,
                 description=p.SessionDescription(type="offer", sdp=local.sdp),
             )
         )

@@ -15,7 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
-from console.browser import Console, answer, go_available, media_flows_both_ways, open_console
+from console.browser import (
+    Console,
+    answer,
+    go_available,
+    media_flows_both_ways,
+    open_console,
+    open_tool,
+)
 from console.cabin_peer import CabinPeer
 from console.office import Office, make_pdf
 from playwright.async_api import Browser, WebSocketRoute
@@ -109,6 +116,7 @@ async def test_an_agent_serves_a_citizen_from_ring_to_history(
 
     # A ticket comes out of the receipt printer.
     simulator, _ = receipts
+    await open_tool(laia, "print_receipt")
     await page.fill("cab-cabin-tools input[name=ticket-title]", "Cita prèvia")
     await page.fill("cab-cabin-tools textarea[name=ticket-body]", "Dimarts 10/3, 9:30\nTaulell 4")
     await page.click("cab-cabin-tools .tool-print-receipt")
@@ -118,6 +126,7 @@ async def test_an_agent_serves_a_citizen_from_ring_to_history(
     assert list((tmp_path / "receipts").glob("*.png"))
 
     # A signature on the agent's PDF comes back signed.
+    await open_tool(laia, "sign")
     await page.set_input_files(
         "cab-cabin-tools input[name=sign-file]",
         files=[{"name": "sollicitud.pdf", "mimeType": "application/pdf", "buffer": make_pdf()}],
@@ -137,7 +146,9 @@ async def test_an_agent_serves_a_citizen_from_ring_to_history(
     assert "Signat a la cabina" in text
     await page.locator("cab-documents button[data-kind='scan']").click()
     await image.wait_for()
-    await page.evaluate("window.scrollTo(0, 0)")
+    await page.evaluate(
+        "window.scrollTo(0, 0); document.querySelector('.desk-side').scrollTo(0, 0)"
+    )
     await laia.shot("in-call")
 
     # Hanging up leads to wrap-up: topic and outcome from the hub's lists.
@@ -254,10 +265,12 @@ async def test_bad_cases_read_as_plain_messages(
     assert (
         await laia.step_status("scan", "failed") == "Aquesta cabina no té cap escàner disponible."
     )
+    await open_tool(laia, "print_receipt")
     await page.fill("cab-cabin-tools textarea[name=ticket-body]", "Hora: 9:30")
     await page.click("cab-cabin-tools .tool-print-receipt")
     message = await laia.step_status("print_receipt", "failed")
     assert message == "La impressora s'ha quedat sense paper."
+    await open_tool(laia, "sign")
     await page.set_input_files(
         "cab-cabin-tools input[name=sign-file]",
         files=[{"name": "a.pdf", "mimeType": "application/pdf", "buffer": make_pdf()}],
@@ -318,4 +331,43 @@ async def test_a_call_is_transferred_to_another_queue_with_a_note(
     assert transferred["service"] == "general"
     await page.locator("cab-wrapup form.wrapup-form").wait_for()
     assert "Llamada transferida." in await page.locator("cab-notices").inner_text()
+    assert laia.errors == []
+
+
+async def test_reloading_the_page_loses_neither_the_call_nor_the_wrap_up(
+    browser: Browser, office: Office, cabin: CabinPeer
+) -> None:
+    laia = await open_console(browser, office, "laia")
+    page = laia.page
+    await go_available(laia)
+    await cabin.call("general", "ca")
+    await answer(laia)
+    await cabin.expect("call.connected", call_id=cabin.call_id)
+    await media_flows_both_ways(laia, cabin)
+
+    await page.reload()
+    await page.locator("cab-call:not([hidden]) video.remote").wait_for()
+    assert await page.locator("cab-call .call-cabin").inner_text() == "Cabina 1"
+    before = cabin.frames_received
+    await cabin.offer()  # the cabin sees the agent's video stop and offers again
+    stats = await media_flows_both_ways(laia, cabin, frames=before + 30)
+    assert stats["framesDecoded"] > 30
+
+    await page.click("cab-call .hangup")
+    await page.locator("cab-wrapup form.wrapup-form").wait_for()
+    await page.reload()
+    form = page.locator(f"cab-wrapup form[data-attention-id='{cabin.attention_id}']")
+    await form.wait_for()
+    await form.locator("select[name=topic]").select_option("general_info")
+    await form.locator("select[name=outcome]").select_option("referred")
+    await form.locator("button[type=submit]").click()
+    await page.locator("cab-notices .notice", has_text="Attention closed.").wait_for()
+    assert await page.locator("cab-wrapup form").count() == 0
+    # A page that went away took its agent offline: it comes back away, by choice.
+    assert await page.locator("cab-topbar .presence").get_attribute("data-state") == "away"
+    await office.app.state.event_writer.flush()
+    response = office.client.get(
+        f"/api/attentions/{cabin.attention_id}", headers=office.headers("montse")
+    )
+    assert response.json()["outcome"] == "referred"
     assert laia.errors == []

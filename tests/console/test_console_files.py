@@ -76,7 +76,7 @@ def test_keys_built_at_run_time_have_every_value_they_can_take() -> None:
     prefixes = set()
     for path in SCRIPTS:
         prefixes |= set(KEY_PREFIXES.findall(path.read_text(encoding="utf-8")))
-    assert {"presence.", "step.kind.", "step.status.", "language.", "ended."} <= prefixes
+    assert {"presence.", "step.kind.", "step.status.", "language.", "ended.", "tools."} <= prefixes
     messages = catalog("en")
     expected = {
         "presence.": ["available", "away", "ringing", "in_call", "wrap_up", "offline"],
@@ -89,6 +89,7 @@ def test_keys_built_at_run_time_have_every_value_they_can_take() -> None:
         "cabin.activity.": ["offline", "idle", "waiting", "ringing", "in_call"],
         "documents.kind.": ["scan", "signed", "print", "sign"],
         "quality.": ["good", "fair", "poor", "none"],
+        "tools.": ["print_a4", "print_receipt", "sign", "info"],
     }
     for prefix, values in expected.items():
         assert [v for v in values if prefix + v not in messages] == [], prefix

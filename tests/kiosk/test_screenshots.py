@@ -106,7 +106,7 @@ def test_the_screenshots_command_writes_each_screen_at_its_size(tmp_path: Path) 
     assert done.returncode == 0, done.stdout + done.stderr
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png"))
     assert files == [
-        f"{o}/{lang}/{name}"
+        f"kiosk/{o}/{lang}/{name}"
         for o in ("landscape", "portrait")
         for lang in ("eu", "gl")
         for name in (
@@ -116,11 +116,11 @@ def test_the_screenshots_command_writes_each_screen_at_its_size(tmp_path: Path) 
             "07-call.png",
         )
     ]
-    with Image.open(tmp_path / "portrait/eu/02-home.png") as picture:
+    with Image.open(tmp_path / "kiosk/portrait/eu/02-home.png") as picture:
         assert picture.size == (1080, 1920)
         colours = picture.convert("RGB").getcolors(maxcolors=1 << 20)
         assert colours is not None and len(colours) > 50, "a blank picture"
-    with Image.open(tmp_path / "landscape/gl/02-home-high-contrast.png") as picture:
+    with Image.open(tmp_path / "kiosk/landscape/gl/02-home-high-contrast.png") as picture:
         assert picture.size == (1920, 1080)
         assert picture.convert("RGB").getpixel((1910, 1070)) == (0, 0, 0)  # black background
 

@@ -75,6 +75,7 @@ def read_qr(pdf: bytes, tmp_path: Path) -> str:
     )
     [image_path] = sorted(tmp_path.glob("page*.png"))
     image = cv2.imread(str(image_path))
+    assert image is not None, f"pdftoppm wrote no readable image at {image_path}"
     text, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
     assert points is not None, "no QR code found on the page"
     return str(text)

@@ -99,7 +99,7 @@ def test_a_resident_is_identified_for_a_few_minutes(
 def test_each_refusal_has_its_code_and_a_plain_message(
     http: httpx.Client,
     office: Office,
-    body: dict[str, str],
+    body: dict[str, Any],
     status: int,
     code: str,
     reason: str | None,
@@ -183,7 +183,9 @@ def test_failures_outside_the_window_are_forgotten(
         assert identify(http, office, attention).status_code == 200
     with office.database.session() as session:
         failed = session.scalars(select(PadronAttempt.failed).order_by(PadronAttempt.id)).all()
-    assert failed == [True, True, False]
+    assert failed == [True, False]  # the first, outside the window, is forgotten
+    outcomes = [event["outcome"] for event in audit(office, attention)]
+    assert outcomes == ["not_found", "not_found", "identified"]  # the log keeps them all
 
 
 def test_a_cabin_acts_only_in_its_own_attentions(http: httpx.Client, office: Office) -> None:

@@ -85,6 +85,7 @@ def test_fingerprints_are_normalised_or_refused() -> None:
     assert normalise_fingerprint("0F" * 32) == canonical
     assert normalise_fingerprint(":".join(["0F"] * 32)) == canonical
     assert normalise_fingerprint("sha256=" + "0f" * 32) == canonical
+    assert normalise_fingerprint("sha256 Fingerprint=" + ":".join(["0F"] * 32)) == canonical
     for bad in ("", "sha256:", "sha256:" + "0g" * 32, "md5:" + "00" * 16):
         with pytest.raises(ValueError, match="Expected a SHA-256 fingerprint"):
             normalise_fingerprint(bad)

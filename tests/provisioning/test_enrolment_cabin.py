@@ -29,22 +29,34 @@ def write(path: Path, text: str) -> Path:
 def test_the_firmware_serial_is_the_cabin_identity(tmp_path: Path) -> None:
     dmi = write(tmp_path / "product_serial", "PF3X 9K2L/01\n")
     machine = write(tmp_path / "machine-id", "0123456789abcdef0123456789abcdef\n")
-    assert hardware_serial(dmi=dmi, machine_id=machine) == "dmi:PF3X-9K2L-01"
+    assert hardware_serial(dmi=dmi, dmi_uuid=tmp_path / "none", machine_id=machine) == (
+        "dmi:PF3X-9K2L-01"
+    )
 
 
 @pytest.mark.parametrize("placeholder", ["To be filled by O.E.M.", "Default string", "0", "  "])
-def test_placeholder_serials_fall_back_to_the_machine_id(tmp_path: Path, placeholder: str) -> None:
+def test_placeholder_serials_fall_back_to_the_board_uuid_then_the_machine_id(
+    tmp_path: Path, placeholder: str
+) -> None:
     dmi = write(tmp_path / "product_serial", placeholder)
+    uuid = write(tmp_path / "product_uuid", "4C4C4544-0042-3510-8052-B3C04F4E4D32\n")
     machine = write(tmp_path / "machine-id", "0123456789abcdef\n")
-    assert hardware_serial(dmi=dmi, machine_id=machine) == "machine-id:0123456789abcdef"
+    assert hardware_serial(dmi=dmi, dmi_uuid=uuid, machine_id=machine) == (
+        "dmi-uuid:4C4C4544-0042-3510-8052-B3C04F4E4D32"
+    )
+    junk = write(tmp_path / "junk_uuid", "03000200-0400-0500-0006-000700080009")
+    assert hardware_serial(dmi=dmi, dmi_uuid=junk, machine_id=machine) == (
+        "machine-id:0123456789abcdef"
+    )
 
 
 def test_no_identity_at_all_is_a_clear_error(tmp_path: Path) -> None:
+    none = tmp_path / "none"
     with pytest.raises(EnrolmentFailed, match=r"Expected a hardware serial in .* or a machine id"):
-        hardware_serial(dmi=tmp_path / "none", machine_id=tmp_path / "none-either")
+        hardware_serial(dmi=none, dmi_uuid=none, machine_id=tmp_path / "none-either")
     empty = write(tmp_path / "machine-id", "\n")
     with pytest.raises(EnrolmentFailed, match="is empty"):
-        hardware_serial(dmi=tmp_path / "none", machine_id=empty)
+        hardware_serial(dmi=none, dmi_uuid=none, machine_id=empty)
 
 
 def approving(hub: Any, name: str = "Cabina 1") -> Callable[[PendingEnrolment], None]:

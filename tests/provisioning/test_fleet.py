@@ -29,6 +29,7 @@ def call(hub: Any, method: str, path: str, user: str | None = "technician", **kw
 
 
 def as_cabin(hub: Any, token: str, method: str, path: str, **kw: Any) -> httpx.Response:
+    client: httpx.Client
     with hub.client() as client:
         return client.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
 
@@ -173,6 +174,18 @@ def test_a_screenshot_is_uploaded_and_shown_to_technicians(hub: Any) -> None:
     assert wrong.status_code == 409
     assert call(hub, "GET", f"/api/fleet/actions/{test.json()['id']}/screenshot").status_code == 404
     assert other_id != cabin_id
+
+
+def test_screenshots_may_be_larger_than_other_requests_but_not_without_end(hub: Any) -> None:
+    cabin_id, token = hub.enrol("dmi:BIG")
+    action = call(
+        hub, "POST", f"/api/fleet/cabins/{cabin_id}/actions", json={"kind": "screenshot"}
+    ).json()
+    path = f"/api/cabin/actions/{action['id']}/screenshot"
+    huge = as_cabin(hub, token, "PUT", path, content=PNG + b"\x00" * (9 * 1024 * 1024))
+    assert huge.status_code == 413
+    big = as_cabin(hub, token, "PUT", path, content=PNG + b"\x00" * (3 * 1024 * 1024))
+    assert big.status_code == 204
 
 
 def test_bad_action_requests_are_refused(hub: Any) -> None:

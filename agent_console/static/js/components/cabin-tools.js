@@ -106,21 +106,25 @@ class CabCabinTools extends HTMLElement {
     const infoTitle = h('input', { name: 'info-title', maxlength: 80 });
     const infoText = h('textarea', { name: 'info-text', rows: 3, maxlength: 2000 });
     const infoFile = this.fileInput('info-file');
-    const section = (titleKey, ...content) => h('section', { class: 'tool' }, h('h4', {}, t(titleKey)), ...content);
+    // Scanning is one click; the others fold away until needed, so the column stays short.
+    const section = (kind, ...content) =>
+      h('details', { class: 'tool', dataset: { tool: kind } }, h('summary', {}, t(`tools.${kind}`)), h('div', { class: 'tool-body' }, ...content));
     mount(
       this,
       h('h3', {}, t('tools.title')),
-      section(
-        'tools.scan',
-        h('button', { type: 'button', class: 'tool-scan', onclick: () => this.request('scan', { params: { mode: 'color', resolution: 300 } }) }, t('tools.scan_button')),
+      h(
+        'div',
+        { class: 'tool tool-row' },
+        h('span', {}, t('tools.scan')),
+        h('button', { type: 'button', class: 'tool-scan primary', onclick: () => this.request('scan', { params: { mode: 'color', resolution: 300 } }) }, t('tools.scan_button')),
       ),
       section(
-        'tools.print_a4',
+        'print_a4',
         a4File,
         h('button', { type: 'button', class: 'tool-print-a4', onclick: () => this.uploadThen('print_a4', a4File, { copies: 1 }) }, t('tools.print_button')),
       ),
       section(
-        'tools.print_receipt',
+        'print_receipt',
         h('label', {}, t('tools.ticket_title'), ticketTitle),
         h('label', {}, t('tools.ticket_body'), ticketBody),
         h(
@@ -137,12 +141,12 @@ class CabCabinTools extends HTMLElement {
         ),
       ),
       section(
-        'tools.sign',
+        'sign',
         signFile,
         h('button', { type: 'button', class: 'tool-sign', onclick: () => this.uploadThen('sign', signFile, {}) }, t('tools.sign_button')),
       ),
       section(
-        'tools.info',
+        'info',
         h('label', {}, t('tools.info_title'), infoTitle),
         h('label', {}, t('tools.info_text'), infoText),
         h('label', {}, t('tools.info_file'), infoFile),

@@ -15,6 +15,14 @@ import './wrapup.js';
 // Refusals of call.accept meaning someone else was quicker, or the citizen left.
 const TAKEN = new Set(['not_offered_to_you', 'unknown_call', 'call_ended', 'bad_state']);
 const HANGUP_FALLBACK_MS = 4000;
+// The call in progress and the attentions still to close (ids and names only, nothing about
+// the citizen), kept for this tab so that reloading the page loses neither.
+const WORK_KEY = 'cabina.console.work';
+const CALL_FIELDS = ['call_id', 'attention_id', 'cabin', 'site', 'service', 'language', 'peer', 'reason'];
+
+function essentials(item) {
+  return Object.fromEntries(CALL_FIELDS.filter((key) => key in item).map((key) => [key, item[key]]));
+}
 
 class CabDesk extends HTMLElement {
   constructor() {
@@ -45,6 +53,7 @@ class CabDesk extends HTMLElement {
     this.ringer.stop();
     this.endCall('signout', { quiet: true });
     this.hub?.stop();
+    sessionStorage.removeItem(WORK_KEY);
   }
 
   serviceName(code) {
@@ -124,9 +133,37 @@ class CabDesk extends HTMLElement {
     }
   }
 
+  saveWork() {
+    const work = { call: this.call ? essentials(this.call) : null, wrapups: this.wrapup.pending.map(essentials) };
+    sessionStorage.setItem(WORK_KEY, JSON.stringify(work));
+  }
+
+  /** After a reload: the attentions to close, and the call if the hub still has us in it. */
+  restoreWork(state) {
+    let work = null;
+    try {
+      work = JSON.parse(sessionStorage.getItem(WORK_KEY) ?? 'null');
+    } catch {
+      work = null;
+    }
+    if (!work) return;
+    for (const item of work.wrapups ?? []) this.wrapup.add(item);
+    if (work.call && state === 'in_call') {
+      // The cabin notices the lost media and offers again; this console answers.
+      this.onConnected({ ...work.call, type: 'call.connected', you_offer: false });
+    } else if (work.call) {
+      this.wrapup.add({ ...work.call, reason: 'ended' });
+    }
+    this.saveWork();
+  }
+
   onWelcome(welcome) {
     this.iceServers = welcome.ice_servers ?? [];
     this.topbar.update({ languages: welcome.languages ?? [], services: welcome.services ?? [] });
+    if (!this.restored) {
+      this.restored = true;
+      if (!this.call) this.restoreWork(welcome.state);
+    }
     this.onPresence({ state: welcome.state, reason: 'welcome' });
     if (this.restoreAvailable && welcome.state === 'away') this.setPresence('available');
     this.restoreAvailable = false;
@@ -226,6 +263,7 @@ class CabDesk extends HTMLElement {
     };
     this.call = { ...ring, ...message, cabin: ring.cabin ?? message.peer, media, startedAt: Date.now() };
     this.answered += 1;
+    this.saveWork();
     media.addEventListener('state', (event) => {
       if (event.detail === 'connected') this.notices.clear('media');
     });
@@ -273,6 +311,7 @@ class CabDesk extends HTMLElement {
     this.citizen.stop();
     if (quiet) return;
     this.wrapup.add({ attention_id: call.attention_id, call_id: call.call_id, cabin: call.cabin, service: call.service, reason });
+    this.saveWork();
     // The hub says 'hangup' whichever end hung up: only this console knows it was the agent.
     const key = reason === 'hangup' && !call.hangingUp ? 'ended.citizen_hangup' : `ended.${reason}`;
     if (!call.hangingUp && reason !== 'ended' && i18n.has(key)) {
@@ -282,6 +321,7 @@ class CabDesk extends HTMLElement {
   }
 
   onClosed({ ready, remaining }) {
+    this.saveWork();
     this.notices.show(t('wrapup.closed'));
     if (ready && !remaining && this.presence === 'wrap_up') this.send({ type: 'wrapup.done' });
     this.setView();

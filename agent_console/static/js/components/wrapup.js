@@ -83,6 +83,13 @@ class CabWrapup extends HTMLElement {
         this.render();
         this.emit('closed', { attention_id: item.attention_id, ready: ready.checked, remaining: this.pending.length });
       } catch (failure) {
+        if (failure.status === 409) {
+          // Already closed (from another window, or before a reload): nothing left to do here.
+          this.pending = this.pending.filter((other) => other !== item);
+          this.render();
+          this.emit('closed', { attention_id: item.attention_id, ready: ready.checked, remaining: this.pending.length });
+          return;
+        }
         error.textContent = t('wrapup.failed', { reason: failure.detail ?? failure.message });
         error.hidden = false;
         submit.disabled = false;
