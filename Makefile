@@ -27,7 +27,7 @@ bench: install
 	$(PY) bench/run.py
 
 screenshots: install
-	$(PY) -m cabina screenshots
+	$(PY) -m cabina screenshots --out docs/screenshots --languages es,ca,eu
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -19,8 +19,6 @@ picture in a second Chromium, signalled through the same hub), after one warm-up
 The last line printed is one JSON object keyed by scenario.
 """
 
-# ruff: noqa: E402  (the sys.path fix below must come before the project's imports)
-
 from __future__ import annotations
 
 import argparse
@@ -40,11 +38,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-# Run as a script, this folder comes first on sys.path, and its kiosk.py would hide the kiosk
-# package: look for packages from the repository's root instead.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
-
 import av
 from aiortc import AudioStreamTrack, MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaBlackhole
@@ -62,6 +55,7 @@ from kiosk.encoding import (
     prefer_codec,
 )
 
+HERE = Path(__file__).resolve().parent
 logger = logging.getLogger("bench.media")
 
 CHROMIUM_ARGS = [

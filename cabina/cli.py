@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hub.cli",
     "hub.padron.cli",
     "hardware.cli",
+    "kiosk.cli",
 )
 
 

@@ -19,10 +19,6 @@ from pathlib import Path
 from typing import Any
 
 TARGETS = {"cold_start_s": 5.0, "touch_to_screen_ms": 100.0}
-_HERE = Path(__file__).resolve().parent
-# This script is called kiosk.py: its own folder must not hide the ``kiosk`` package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
 
 
 def _child(rounds: int) -> None:
