@@ -22,7 +22,20 @@ from hub.attention_log import AttentionLog
 from hub.db import Database
 from hub.events import Clock, utc_now
 from hub.padron.runtime import install as install_padron
-from hub.routes import attentions, auth, cabins, catalog, padron, sites, users, verify
+from hub.routes import (
+    attentions,
+    auth,
+    cabins,
+    catalog,
+    citizens,
+    console,
+    documents,
+    padron,
+    sites,
+    supervisor,
+    users,
+    verify,
+)
 from hub.security import LoginRateLimiter, Passwords
 from hub.settings import HubSettings
 
@@ -83,8 +96,21 @@ def create_app(
     app.state.passwords = Passwords(password_hasher)
     app.state.login_limiter = LoginRateLimiter(clock=clock)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (auth, users, sites, cabins, attentions, catalog, padron, verify):
+    for module in (
+        auth,
+        users,
+        sites,
+        cabins,
+        attentions,
+        catalog,
+        citizens,
+        supervisor,
+        padron,
+        verify,
+    ):
         app.include_router(module.router)
+    app.include_router(documents.build_router(settings))
+    app.include_router(console.build_router())
     install_padron(app, settings.padron)
     live.install(app, settings, db, app.state.attention_log, clock)
     return app

@@ -341,6 +341,8 @@ class CallRing(Message):
     language: str
     waited_s: float
     ring_timeout_s: float
+    #: A transferred call: what the previous agent wrote for this one.
+    note: str | None = None
 
 
 class CallRingCancelled(Message):

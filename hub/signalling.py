@@ -123,8 +123,8 @@ async def _serve(
             message = p.parse(raw, sender, settings.max_message_bytes)
             if isinstance(message, p.Ping):
                 await peer.send(p.Pong(ts=message.ts))
-            else:
-                await handle(message)
+            # Pings reach the switchboard too: it notes when each cabin was last heard.
+            await handle(message)
         except p.ProtocolError as exc:
             await peer.send(p.Error(code=exc.code, message=exc.message, ref=exc.ref))
             if exc.code == "too_large":

@@ -29,6 +29,7 @@ from hub.routing import (
     Ring,
     RingCancelled,
     Router,
+    RouterSnapshot,
     RoutingConfig,
     RoutingError,
     Skills,
@@ -97,6 +98,8 @@ class Call:
     agent_id: str | None = None
     answered_at: datetime | None = None
     offers: int = 0
+    #: What the agent who transferred the call wrote for the next one.
+    note: str | None = None
 
 
 @dataclass(slots=True)
@@ -176,6 +179,28 @@ class Switchboard:
     def is_cabin_online(self, cabin_id: str) -> bool:
         """Whether ``cabin_id`` has a live connection."""
         return cabin_id in self._cabins
+
+    def call(self, call_id: str) -> Call | None:
+        """The live call ``call_id`` (waiting, ringing or connected), or ``None``."""
+        return self._calls.get(call_id)
+
+    def calls(self) -> list[Call]:
+        """Every live call."""
+        return list(self._calls.values())
+
+    def snapshot(self) -> RouterSnapshot:
+        """Agents and queues for the supervisors' board, as they are now."""
+        return self.router.snapshot(self._monotonic())
+
+    def cabin_telemetry(self, cabin_id: str) -> list[dict[str, Any]] | None:
+        """The device health a connected cabin sent last, if any."""
+        member = self._cabins.get(cabin_id)
+        return None if member is None else member.extra.get("telemetry")
+
+    def cabin_last_seen(self, cabin_id: str) -> datetime | None:
+        """When a connected cabin last sent a frame (heartbeats included)."""
+        member = self._cabins.get(cabin_id)
+        return None if member is None else member.extra.get("last_seen")
 
     async def cabin_connected(self, info: CabinInfo, peer: Peer) -> None:
         """A cabin connected (or reconnected): it replaces any older connection."""
@@ -259,6 +284,7 @@ class Switchboard:
     async def from_cabin(self, cabin_id: str, message: Any) -> None:
         """Handle one parsed message from a cabin; raises :class:`p.ProtocolError` to refuse it."""
         member = self._cabins[cabin_id]
+        member.extra["last_seen"] = self._wall()
         info: CabinInfo = member.info
         if isinstance(message, p.CallRequest):
             await self._request(info, member.peer, message)
@@ -373,8 +399,14 @@ class Switchboard:
             call,
             EventKind.CALL_TRANSFERRED,
             f"user:{agent_id}",
-            {"from_agent": agent_id, "to_agent": msg.to_agent, "service": msg.service},
+            {
+                "from_agent": agent_id,
+                "to_agent": msg.to_agent,
+                "service": msg.service,
+                "note": msg.note or None,
+            },
         )
+        call.note = msg.note or None
         await self._perform(
             self._route(
                 lambda now: self.router.transfer(
@@ -485,6 +517,7 @@ class Switchboard:
                 language=call.language,
                 waited_s=round((self._wall() - call.queued_at).total_seconds(), 1),
                 ring_timeout_s=max(0.0, action.deadline - self._monotonic()),
+                note=call.note,
             )
         )
         self._log(call, EventKind.CALL_OFFERED, "hub", {"agent_id": action.agent_id})

@@ -264,3 +264,42 @@ def test_a_waiting_cabin_keeps_its_place_across_a_hub_restart(
     # The queue event was written once, though the call was presented twice.
     timeline = restarted.state.attention_log.timeline(early_attention)
     assert [entry.kind for entry in timeline].count("call.queued") == 1
+
+
+async def _transfer(hub: BackgroundHub, cabin_token: str, first: str, second: str) -> None:
+    async with (
+        await open_peer(hub.ws_url, "/ws/cabin", cabin_token) as cabin,
+        await open_peer(hub.ws_url, "/ws/agent", first) as laia,
+    ):
+        await laia.send(type="presence.set", state="available")
+        await laia.expect("presence", state="available")
+        await cabin.send(
+            type="call.request", call_id="c-t", attention_id=str(uuid4()),
+            service="padron", language="ca",
+        )  # fmt: skip
+        await laia.expect("call.ring", call_id="c-t")
+        await laia.send(type="call.accept", call_id="c-t")
+        await cabin.expect("call.connected", call_id="c-t")
+        async with await open_peer(hub.ws_url, "/ws/agent", second) as pau:
+            await pau.send(type="presence.set", state="available")
+            await pau.expect("presence", state="available")
+            await laia.send(
+                type="call.transfer", call_id="c-t", service="tributs", note="Vol parlar de l'IBI"
+            )
+            assert (await cabin.expect("call.transferred", call_id="c-t"))["service"] == "tributs"
+            await laia.expect("call.ended", call_id="c-t", reason="transferred")
+            ring = await pau.expect("call.ring", call_id="c-t")
+            assert (ring["service"], ring["note"]) == ("tributs", "Vol parlar de l'IBI")
+            await pau.send(type="call.accept", call_id="c-t")
+            connected = await cabin.expect("call.connected", call_id="c-t")
+            assert connected["peer"]["name"] == "Pau"
+
+
+def test_a_transferred_call_reaches_the_next_agent_with_the_note(
+    served: tuple[BackgroundHub, FastAPI], place: Place
+) -> None:
+    hub, _ = served
+    _, cabin_token = place.cabin(place.site())
+    first = place.agent("laia", ["ca"], ["padron"])
+    second = place.agent("pau", ["ca"], ["tributs"])
+    asyncio.run(_transfer(hub, cabin_token, first, second))
