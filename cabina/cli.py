@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hub.padron.cli",
     "hardware.cli",
     "kiosk.cli",
+    "provisioning.cli",
 )
 
 

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from cabina import __version__
-from hub import live
+from hub import announce, live
 from hub.attention_log import AttentionLog
 from hub.db import Database
 from hub.events import Clock, utc_now
@@ -30,6 +30,8 @@ from hub.routes import (
     citizens,
     console,
     documents,
+    enrolment,
+    fleet,
     padron,
     sites,
     supervisor,
@@ -111,6 +113,10 @@ def create_app(
         app.include_router(module.router)
     app.include_router(documents.build_router(settings))
     app.include_router(console.build_router())
+    app.include_router(enrolment.build_router())
+    app.include_router(fleet.build_router())  # its lifespan runs the remote-action dispatcher
+    if settings.announce:
+        app.include_router(announce.build_router(settings, certificate=settings.tls_certificate))
     install_padron(app, settings.padron)
     live.install(app, settings, db, app.state.attention_log, clock)
     return app

@@ -66,6 +66,10 @@ OPENING_HOURS: dict[str, Any] = {
 }
 
 
+#: The hours ``cabina demo`` gives the site, so that whoever tries the demo finds it open.
+ALWAYS_OPEN: dict[str, Any] = {"always": True}
+
+
 def _names(es: str, ca: str, eu: str, gl: str, en: str) -> dict[str, str]:
     return {"es": es, "ca": ca, "eu": eu, "gl": gl, "en": en}
 
@@ -260,8 +264,18 @@ def _catalogue(session: Session) -> None:
             session.add(Outcome(code=code, names=names, active=True))
 
 
-def seed_demo(log: AttentionLog, passwords: Passwords, *, now: datetime) -> DemoSeed:
-    """Create whatever of the demo is missing; returns it all."""
+def seed_demo(
+    log: AttentionLog,
+    passwords: Passwords,
+    *,
+    now: datetime,
+    opening_hours: dict[str, Any] | None = None,
+) -> DemoSeed:
+    """Create whatever of the demo is missing; returns it all.
+
+    ``opening_hours`` are set on the site, new or not; without them a new site gets the
+    office's real hours (:data:`OPENING_HOURS`) and an existing one keeps its own.
+    """
     with log.writing() as session:
         site = session.scalars(select(Site).where(Site.name == SITE_NAME)).one_or_none()
         if site is None:
@@ -269,12 +283,14 @@ def seed_demo(log: AttentionLog, passwords: Passwords, *, now: datetime) -> Demo
                 name=SITE_NAME,
                 address=SITE_ADDRESS,
                 timezone="Europe/Madrid",
-                opening_hours=OPENING_HOURS,
+                opening_hours=OPENING_HOURS if opening_hours is None else dict(opening_hours),
                 max_concurrent_calls=None,
                 created_at=now,
             )
             session.add(site)
             session.flush()
+        elif opening_hours is not None and site.opening_hours != opening_hours:
+            site.opening_hours = dict(opening_hours)
         _catalogue(session)
         for account in ACCOUNTS:
             if session.scalars(select(User).where(User.username == account.username)).first():

@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select, update
@@ -37,14 +37,6 @@ ACTION_TIMEOUT = timedelta(minutes=10)
 
 #: Device states from best to worst, as ``hardware.health.DeviceState`` names them.
 _SEVERITY = {"ok": 0, "warning": 1, "fault": 2, "missing": 3}
-
-
-class FleetActionMessage(p.Message):
-    """Hub → cabin: do ``kind`` and report the outcome to ``/api/cabin/actions/{action_id}``."""
-
-    type: Literal["fleet.action"] = "fleet.action"
-    action_id: p.Uuid
-    kind: Literal["restart_app", "self_test", "screenshot"]
 
 
 @runtime_checkable
@@ -72,52 +64,11 @@ class FleetBoard(Protocol):
         ...
 
 
-class _SwitchboardShim:
-    """:class:`FleetBoard` over a :class:`hub.switchboard.Switchboard` that lacks its methods.
-
-    The switchboard keeps its cabins in ``_cabins`` (peer and last telemetry per cabin); this
-    reads that table until the switchboard answers these questions itself.
-    """
-
-    def __init__(self, board: Any) -> None:
-        self._board = board
-
-    def _member(self, cabin_id: str) -> Any:
-        return self._board._cabins.get(cabin_id)
-
-    def is_cabin_online(self, cabin_id: str) -> bool:
-        return bool(self._board.is_cabin_online(cabin_id))
-
-    def cabin_telemetry(self, cabin_id: str) -> Sequence[Mapping[str, Any]] | None:
-        member = self._member(cabin_id)
-        if member is None:
-            return None
-        devices: Sequence[Mapping[str, Any]] | None = member.extra.get("telemetry")
-        return devices
-
-    def cabin_last_seen(self, cabin_id: str) -> datetime | None:
-        return None
-
-    async def send_to_cabin(self, cabin_id: str, message: p.Message) -> bool:
-        member = self._member(cabin_id)
-        if member is None:
-            return False
-        await member.peer.send(message)
-        return True
-
-    async def disconnect_cabin(self, cabin_id: str, code: int, reason: str) -> bool:
-        member = self._member(cabin_id)
-        if member is None:
-            return False
-        await member.peer.close(code, reason)
-        return True
-
-
 def board_of(switchboard: Any) -> FleetBoard:
     """The switchboard as the fleet uses it."""
-    if isinstance(switchboard, FleetBoard):
-        return switchboard
-    return _SwitchboardShim(switchboard)
+    if not isinstance(switchboard, FleetBoard):
+        raise TypeError(f"Expected a switchboard with the fleet's methods, but got {switchboard!r}")
+    return switchboard
 
 
 def worst_state(devices: Sequence[Mapping[str, Any]]) -> str:
@@ -246,7 +197,7 @@ class ActionDispatcher:
             queued = await run_in_threadpool(self._due, now)
             sent = []
             for action_id, cabin_id, kind in queued:
-                message = FleetActionMessage(action_id=action_id, kind=kind)
+                message = p.FleetAction(action_id=action_id, kind=kind)
                 if board.is_cabin_online(str(cabin_id)) and await board.send_to_cabin(
                     str(cabin_id), message
                 ):

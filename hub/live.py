@@ -6,6 +6,8 @@ them for the application's lifetime.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from cabina.sdnotify import Notifier, feed_watchdog, watchdog_interval
 from hub.attention_log import AttentionLog
 from hub.db import Database
 from hub.directory import DatabaseDirectory
@@ -69,9 +72,18 @@ def install(
             application.state.event_writer = writer
             writer.start()
             board.start()
+            # Under systemd (Type=notify) the hub says when it serves, and keeps its watchdog fed.
+            notifier = Notifier.from_environ()
+            watchdog = asyncio.create_task(
+                feed_watchdog(notifier, watchdog_interval(pid=os.getpid()))
+            )
+            notifier.ready("serving")
             try:
                 yield
             finally:
+                notifier.stopping()
+                watchdog.cancel()
+                await asyncio.gather(watchdog, return_exceptions=True)
                 await board.stop()
                 await writer.stop()
 

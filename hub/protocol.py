@@ -318,6 +318,14 @@ class CallTransferred(Message):
     service: str
 
 
+class FleetAction(Message):
+    """To the cabin: do ``kind`` and report the outcome to ``/api/cabin/actions/{action_id}``."""
+
+    type: Literal["fleet.action"] = "fleet.action"
+    action_id: Uuid
+    kind: Literal["restart_app", "self_test", "screenshot"]
+
+
 # --- hub → agent ---------------------------------------------------------------------------
 
 
@@ -385,6 +393,8 @@ HubMessage = Annotated[
     | ServiceClosed
     | CallConnected
     | CallEnded
+    | CallTransferred
+    | FleetAction
     | Presence
     | CallRing
     | CallRingCancelled

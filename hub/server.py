@@ -34,6 +34,8 @@ def uvicorn_config(app: Any, settings: HubSettings, **extra: Any) -> uvicorn.Con
         log_config=None,
         timeout_graceful_shutdown=GRACEFUL_S,
         lifespan="on",
+        ssl_certfile=settings.tls_certificate,
+        ssl_keyfile=settings.tls_key,
         **extra,
     )
 

@@ -52,6 +52,12 @@ class HubSettings(BaseSettings):
     #: A larger WebSocket message is refused with an error and the connection closed (1009).
     max_message_bytes: int = Field(default=64 * 1024, ge=1024)
 
+    #: Announce ``_cabina._tcp`` on the local network so that new cabins find the hub.
+    announce: bool = False
+    #: The PEM certificate cabins see; its fingerprint is announced and pinned at enrolment.
+    tls_certificate: Path | None = None
+    tls_key: Path | None = None
+
     #: Redis URL for pub/sub between hub replicas; unset for a single process.
     redis_url: str | None = None
 

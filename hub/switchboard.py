@@ -202,6 +202,22 @@ class Switchboard:
         member = self._cabins.get(cabin_id)
         return None if member is None else member.extra.get("last_seen")
 
+    async def send_to_cabin(self, cabin_id: str, message: p.Message) -> bool:
+        """Send ``message`` to a connected cabin; whether it was connected."""
+        member = self._cabins.get(cabin_id)
+        if member is None:
+            return False
+        await member.peer.send(message)
+        return True
+
+    async def disconnect_cabin(self, cabin_id: str, code: int, reason: str) -> bool:
+        """Close a cabin's connection (revoked, replaced); whether it was connected."""
+        member = self._cabins.get(cabin_id)
+        if member is None:
+            return False
+        await member.peer.close(code, reason)
+        return True
+
     async def cabin_connected(self, info: CabinInfo, peer: Peer) -> None:
         """A cabin connected (or reconnected): it replaces any older connection."""
         old = self._cabins.get(info.id)

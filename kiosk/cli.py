@@ -54,6 +54,12 @@ def register(subparsers: Any) -> None:
     kiosk.add_argument(
         "--simulate", action="store_true", help="use every device's simulator (starts them)"
     )
+    kiosk.add_argument(
+        "--handset-socket",
+        type=Path,
+        help="with --simulate: where to create the simulated handset's control socket, which "
+        "'cabina hardware handset lift --socket PATH' drives",
+    )
     kiosk.add_argument("--headless", action="store_true", help="render without a display")
     kiosk.add_argument(
         "--size",
@@ -111,6 +117,8 @@ def run_kiosk_command(args: argparse.Namespace) -> int:
     from hardware.errors import HardwareError
     from kiosk.settings import CredentialError, KioskSettings
 
+    if args.handset_socket is not None and not args.simulate:
+        raise CommandError("Expected --simulate with --handset-socket")
     overrides = {"data_dir": args.data_dir} if args.data_dir else None
     try:
         settings = load_settings(KioskSettings, args.config, overrides)
@@ -133,7 +141,7 @@ def run_kiosk_command(args: argparse.Namespace) -> int:
         if args.simulate:
             from hardware.simulation import SimulatedHardware
 
-            with SimulatedHardware() as simulated:
+            with SimulatedHardware(handset_socket=args.handset_socket) as simulated:
                 return asyncio.run(run_kiosk(settings, simulated.config, cabin_name=args.name))
         return asyncio.run(run_kiosk(settings, settings.hardware, cabin_name=args.name))
     except (CredentialError, HardwareError) as exc:

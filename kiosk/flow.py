@@ -7,10 +7,13 @@ device step, erase the citizen's data). States and events are defined in
 :mod:`kiosk.flow_events`, commands in :mod:`kiosk.flow_commands`, both re-exported here; the
 call's part of the machine is in :mod:`kiosk.flow_call`. ::
 
-    ATTRACT ─touch/handset─► LANGUAGE ─► HOME ─► TOPIC ─► CONSENT ─► QUEUE ─► CALL ◄─► STEP_*
+    ATTRACT ─────touch─────► LANGUAGE ─► HOME ─► TOPIC ─► CONSENT ─► QUEUE ─► CALL ◄─► STEP_*
        ▲                                 │ │                  ▲       │         │
        │                    INFORMATION ◄┘ └► COMPLAINT ──────┘     CLOSED    SURVEY ─► GOODBYE
        └────────── inactivity (after a warning) or the goodbye: privacy reset ◄───────────┘
+
+Lifting the handset on the way to a call asks for an agent, as on a telephone: TOPIC without
+CONSENT, or QUEUE at once when the cabin has one topic (see :mod:`kiosk.flow_call`).
 
 OUT_OF_SERVICE replaces HOME (and the screens leading to a call) while the hub is unreachable
 or a required device has failed; TECHNICIAN is reached from ATTRACT by a hidden gesture and a
@@ -81,6 +84,8 @@ _ACTIVITY: tuple[type[Any], ...] = (
 )
 #: The screens on the way to a call; OUT_OF_SERVICE stands in for them when it is impossible.
 _NEEDS_SERVICE = frozenset({S.HOME, S.TOPIC, S.CONSENT, S.COMPLAINT})
+#: Where lifting the handset asks for an agent: anywhere before the citizen chose otherwise.
+_HANDSET_ASKS_IN = frozenset({S.ATTRACT, S.LANGUAGE, S.HOME, S.TOPIC})
 
 
 class Flow(CallHandlers):
@@ -107,6 +112,8 @@ class Flow(CallHandlers):
         self.device_faults: dict[str, str] = {}
         self.someone_present = False
         self.handset_off_hook = False
+        #: Whether the citizen asked for an agent by lifting the handset (and still holds it).
+        self.handset_request = False
         #: A short code the current screen should explain (a step's failure, a lost call …).
         self.notice: str | None = None
         #: Whether a step's device work is under way (scanning, printing, stamping).
@@ -220,14 +227,13 @@ class Flow(CallHandlers):
         self._out.append(cmd.EraseCitizenData(session))
         self.session = Session(language=self.config.default_language)
         self.notice = None
-        self.step_running = self.technician_unlocked = False
+        self.step_running = self.technician_unlocked = self.handset_request = False
         self._pin_failures = 0
         self._go(State.ATTRACT)
 
     def _start_attention(self) -> None:
         self.session.attention_id = self._new_id()
         self._record(EventKind.ATTENTION_STARTED)
-        self._go(State.LANGUAGE)
 
     def _idle_limit(self) -> float | None:
         if self.state in CALL_STATES or self.state in (S.ATTRACT, S.GOODBYE):
@@ -247,6 +253,7 @@ class Flow(CallHandlers):
     def _on_TouchScreen(self, _e: ev.TouchScreen) -> None:
         if self.state is S.ATTRACT:
             self._start_attention()
+            self._go(S.LANGUAGE)
         elif self.state is S.GOODBYE:
             self._reset("finished")
 
@@ -277,6 +284,9 @@ class Flow(CallHandlers):
         if e.service not in offered:
             raise ev.InvalidChoice(f"Expected one of {offered}, but got {e.service!r}")
         self.session.service = e.service
+        if self.state is S.TOPIC and self.handset_request:
+            self._request_call(recording=None)
+            return
         self._back_from_consent = self.state
         self._go(S.CONSENT)
 
@@ -345,12 +355,14 @@ class Flow(CallHandlers):
 
     def _on_HandsetLifted(self, _e: ev.HandsetLifted) -> None:
         self.handset_off_hook = True
-        if self.state is S.ATTRACT:
-            self._start_attention()
+        if self.state in _HANDSET_ASKS_IN:
+            self._ask_by_handset()
 
     def _on_HandsetHungUp(self, e: ev.HandsetHungUp) -> None:
         self.handset_off_hook = False
         super()._on_HandsetHungUp(e)
+        # Whoever goes on by touch from here chooses, and is asked, as any citizen is.
+        self.handset_request = False
 
     def _on_HandsetKey(self, _e: ev.HandsetKey) -> None:
         pass

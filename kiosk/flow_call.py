@@ -2,6 +2,12 @@
 
 Hub messages about a call that is no longer the citizen's (late ``queue.update``,
 ``call.ended`` after a hang-up) are ignored: the network makes them normal.
+
+Lifting the handset means "I want to talk to someone", as on any telephone, so it takes one
+tap at most to the queue: the attention starts in the cabin's default language (or goes on
+in the one chosen) on the topic screen, or in the queue at once when the cabin offers one
+topic. Nobody asked about recording, so such a call is not recorded; putting the handset down
+before an agent answers cancels it, and during the conversation ends it.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from hub import protocol as p
 from hub.events import EventKind
 from kiosk import flow_commands as cmd
 from kiosk import flow_events as ev
-from kiosk.flow_events import CALL_STATES, STEP_STATE_BY_KIND, STEP_STATES, State
+from kiosk.flow_events import CALL_STATES, STEP_STATE_BY_KIND, STEP_STATES, FlowConfig, State
 from kiosk.session import Session
 
 logger = logging.getLogger(__name__)
@@ -31,10 +37,12 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 class CallHandlers:
     """Handlers for the queue, the call and the agent's steps; mixed into the flow."""
 
+    config: FlowConfig
     state: State
     session: Session
     notice: str | None
     step_running: bool
+    handset_request: bool
     _out: list[cmd.Command]
     _new_id: Callable[[], str]
 
@@ -42,6 +50,14 @@ class CallHandlers:
         raise NotImplementedError
 
     def _record(self, kind: EventKind, **data: Any) -> None:
+        raise NotImplementedError
+
+    def _start_attention(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def service_available(self) -> bool:
+        """Whether a call to an agent is possible now."""
         raise NotImplementedError
 
     # --- helpers ----------------------------------------------------------------------------
@@ -84,11 +100,13 @@ class CallHandlers:
 
     # --- the citizen ------------------------------------------------------------------------
 
-    def _on_AnswerConsent(self, e: ev.AnswerConsent) -> None:
+    def _request_call(self, *, recording: bool | None) -> None:
+        """Ask the hub for an agent; ``recording`` is the citizen's answer, None if not asked."""
         session = self.session
         assert session.attention_id is not None and session.service is not None
-        session.recording_consent = e.recording
-        self._record(EventKind.CONSENT_RECORDED, recording=e.recording)
+        if recording is not None:
+            session.recording_consent = recording
+            self._record(EventKind.CONSENT_RECORDED, recording=recording)
         session.call_id = self._new_id()
         request = p.CallRequest(
             call_id=session.call_id,
@@ -100,6 +118,21 @@ class CallHandlers:
         self._send(request)
         self.notice = None
         self._go(State.QUEUE)
+
+    def _ask_by_handset(self) -> None:
+        self.handset_request = True
+        if self.session.attention_id is None:
+            self._start_attention()
+        services = self.config.services
+        if len(services) == 1 and self.service_available:
+            self.session.service = services[0]
+            self._request_call(recording=None)
+        else:
+            # OUT_OF_SERVICE stands in for the topic screen when no call is possible.
+            self._go(State.TOPIC)
+
+    def _on_AnswerConsent(self, e: ev.AnswerConsent) -> None:
+        self._request_call(recording=e.recording)
 
     def _on_CancelWaiting(self, _e: ev.CancelWaiting) -> None:
         assert self.session.call_id is not None
@@ -150,9 +183,14 @@ class CallHandlers:
 
     def _on_HandsetHungUp(self, _e: ev.HandsetHungUp) -> None:
         # Like a telephone: putting the handset down during a conversation ends it. During
-        # a step the citizen may need both hands, so there it does not.
+        # a step the citizen may need both hands, so there it does not. A call asked for by
+        # lifting the handset is cancelled by putting it down before anyone answers.
         if self.state is State.CALL:
             self._leave_call(hang_up=True)
+        elif self.state is State.QUEUE and self.handset_request:
+            assert self.session.call_id is not None
+            self._send(p.CallCancel(call_id=self.session.call_id))
+            self._leave_queue(State.GOODBYE)
 
     # --- the step runner --------------------------------------------------------------------
 

@@ -221,11 +221,9 @@ def test_hanging_up_the_handset_ends_the_call_but_not_during_a_step(
     make_flow: Callable[..., Flow],
 ) -> None:
     flow = make_flow()
-    flow.dispatch(HandsetLifted())
-    assert flow.state is State.LANGUAGE and flow.handset_off_hook
-    flow.dispatch(TouchScreen())  # a touch elsewhere keeps the screen
-    flow.dispatch(Back())
     to_call(flow)
+    flow.dispatch(HandsetLifted())
+    assert flow.state is State.CALL and flow.handset_off_hook
     call_id = flow.session.call_id or ""
     flow.dispatch(p.StepRequest(call_id=call_id, step_id="s1", kind="scan"))
     flow.dispatch(HandsetHungUp())
@@ -233,6 +231,166 @@ def test_hanging_up_the_handset_ends_the_call_but_not_during_a_step(
     flow.dispatch(DeclineStep())
     flow.dispatch(HandsetHungUp())
     assert flow.state is State.SURVEY
+
+
+def test_lifting_the_handset_asks_for_an_agent_with_the_topic_as_the_only_tap(
+    make_flow: Callable[..., Flow],
+) -> None:
+    flow = make_flow()  # two topics: general, taxes
+    out = flow.dispatch(HandsetLifted())
+    assert flow.state is State.TOPIC and flow.handset_off_hook and flow.handset_request
+    assert kinds(out) == ["attention.started"] and sent(out) == []
+    assert flow.session.language == "es"  # the cabin's default, no language screen
+
+    out = flow.dispatch(ChooseService("taxes"))
+    assert flow.state is State.QUEUE
+    # Nobody was asked about recording, so nothing is recorded and no answer is invented.
+    assert kinds(out) == [] and flow.session.recording_consent is None
+    request = sent(out)[0]
+    assert isinstance(request, p.CallRequest)
+    assert (request.service, request.language, request.attention_id) == (
+        "taxes",
+        "es",
+        flow.session.attention_id,
+    )
+
+    call_id = flow.session.call_id or ""
+    flow.dispatch(
+        p.CallConnected(
+            call_id=call_id, attention_id=flow.session.attention_id, peer=AGENT, you_offer=True
+        )
+    )
+    assert flow.state is State.CALL
+    out = flow.dispatch(HandsetHungUp())
+    assert flow.state is State.SURVEY and sent(out) == [p.CallEnd(call_id=call_id)]
+
+
+def test_with_one_topic_lifting_the_handset_goes_straight_to_the_queue(
+    make_flow: Callable[..., Flow],
+) -> None:
+    flow = make_flow(FlowConfig(default_language="ca", services=("general",)))
+    out = flow.dispatch(HandsetLifted())
+    assert flow.state is State.QUEUE
+    assert kinds(out) == ["attention.started"]
+    [request] = sent(out)
+    assert isinstance(request, p.CallRequest)
+    assert (request.service, request.language, request.call_id) == (
+        "general",
+        "ca",
+        flow.session.call_id,
+    )
+
+
+@pytest.mark.parametrize(
+    "walk",
+    [
+        [TouchScreen()],
+        [TouchScreen(), ChooseLanguage("eu")],
+        [TouchScreen(), ChooseLanguage("eu"), ChooseEntry(HomeEntry.TALK_TO_AGENT)],
+    ],
+    ids=["language", "home", "topic"],
+)
+def test_lifting_the_handset_before_a_topic_is_chosen_asks_for_an_agent_too(
+    make_flow: Callable[..., Flow], walk: list[Any]
+) -> None:
+    flow = make_flow()
+    for event in walk:
+        flow.dispatch(event)
+    attention_id = flow.session.attention_id
+    language = flow.session.language
+    out = flow.dispatch(HandsetLifted())
+    assert flow.state is State.TOPIC and kinds(out) == []  # the same attention goes on
+    out = flow.dispatch(ChooseService("general"))
+    request = sent(out)[0]
+    assert isinstance(request, p.CallRequest)
+    assert flow.state is State.QUEUE
+    assert (request.attention_id, request.language) == (attention_id, language)
+
+
+@pytest.mark.parametrize(
+    "walk",
+    [
+        [ChooseEntry(HomeEntry.INFORMATION)],
+        [ChooseEntry(HomeEntry.COMPLAINT)],
+        [ChooseEntry(HomeEntry.TALK_TO_AGENT), ChooseService("general")],
+    ],
+    ids=["information", "complaint", "consent"],
+)
+def test_lifting_the_handset_elsewhere_changes_no_screen(
+    make_flow: Callable[..., Flow], walk: list[Any]
+) -> None:
+    flow = make_flow()
+    flow.dispatch(TouchScreen())
+    flow.dispatch(ChooseLanguage("ca"))
+    for event in walk:
+        flow.dispatch(event)
+    state = flow.state
+    assert flow.dispatch(HandsetLifted()) == []
+    assert flow.state is state and flow.handset_off_hook and not flow.handset_request
+
+
+def test_putting_the_handset_down_while_waiting_cancels_the_call_it_asked_for(
+    make_flow: Callable[..., Flow], clock: Any
+) -> None:
+    flow = make_flow(FlowConfig(services=("general",)))
+    flow.dispatch(HandsetLifted())
+    call_id = flow.session.call_id
+    out = flow.dispatch(HandsetHungUp())
+    assert flow.state is State.GOODBYE and not flow.handset_off_hook
+    assert sent(out) == [p.CallCancel(call_id=call_id or "")]
+    assert flow.session.call_id is None
+    clock.advance(flow.config.goodbye_s)
+    out = flow.dispatch(Tick())
+    assert flow.state is State.ATTRACT and kinds(out) == ["attention.ended"]
+
+
+def test_a_citizen_queued_by_touch_keeps_the_place_when_fiddling_with_the_handset(
+    make_flow: Callable[..., Flow],
+) -> None:
+    flow = make_flow()
+    to_queue(flow)
+    assert flow.dispatch(HandsetLifted()) == []
+    assert flow.dispatch(HandsetHungUp()) == []
+    assert flow.state is State.QUEUE and flow.session.call_id is not None
+
+
+def test_after_hanging_up_the_handset_the_topic_leads_to_the_consent_question(
+    make_flow: Callable[..., Flow],
+) -> None:
+    flow = make_flow()
+    flow.dispatch(HandsetLifted())
+    flow.dispatch(HandsetHungUp())
+    assert flow.state is State.TOPIC and not flow.handset_request
+    flow.dispatch(ChooseService("general"))
+    assert flow.state is State.CONSENT
+
+
+def test_lifting_the_handset_without_a_hub_starts_the_visit_out_of_service(
+    make_flow: Callable[..., Flow],
+) -> None:
+    flow = make_flow(FlowConfig(services=("general",)), online=False)
+    out = flow.dispatch(HandsetLifted())
+    assert flow.state is State.OUT_OF_SERVICE
+    assert kinds(out) == ["attention.started"] and sent(out) == []
+    assert flow.session.call_id is None
+    flow.dispatch(HubLink(online=True))
+    assert flow.state is State.HOME
+
+
+def test_inactivity_ends_a_visit_the_handset_started_and_the_next_lift_starts_another(
+    make_flow: Callable[..., Flow], clock: Any
+) -> None:
+    flow = make_flow()
+    flow.dispatch(HandsetLifted())
+    first = flow.session.attention_id
+    clock.advance(flow.config.idle_s + flow.config.warning_s)
+    out = flow.dispatch(Tick())
+    assert flow.state is State.ATTRACT and kinds(out) == ["attention.ended"]
+    assert not flow.handset_request
+    flow.dispatch(HandsetHungUp())  # the handset left off its cradle is put back
+    assert flow.state is State.ATTRACT
+    flow.dispatch(HandsetLifted())
+    assert flow.state is State.TOPIC and flow.session.attention_id not in (None, first)
 
 
 def test_mute_toggles(make_flow: Callable[..., Flow]) -> None:

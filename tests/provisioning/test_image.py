@@ -95,7 +95,7 @@ def test_the_cabina_wheel_is_installed(rootfs: Path) -> None:
         rootfs,
         "/opt/cabina/venv/bin/python",
         "-c",
-        "import provisioning.sdnotify as s; print(s.Notifier(None).enabled)",
+        "import cabina.sdnotify as s; print(s.Notifier(None).enabled)",
     )
     assert printed.strip() == "False"
     assert os.readlink(rootfs / "usr/local/bin/cabina") == "/opt/cabina/venv/bin/cabina"

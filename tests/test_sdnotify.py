@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.sdnotify import Notifier, feed_watchdog, watchdog_interval
+from cabina.sdnotify import Notifier, feed_watchdog, watchdog_interval
 
 
 @pytest.fixture
