@@ -11,10 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.models import Base
+from hub.models import Base, enum_column
 
 
 class EnrolmentStatus(StrEnum):
@@ -45,19 +45,6 @@ class ActionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-def _enum(enum: type[StrEnum], name: str) -> Enum:
-    # The same storage as hub.models: the value in a VARCHAR with a CHECK, on both databases.
-    return Enum(
-        enum,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-    )
-
-
 class EnrolmentRequest(Base):
     """A cabin that asked to join, identified by its hardware serial, and its short code."""
 
@@ -71,7 +58,9 @@ class EnrolmentRequest(Base):
     code_digest: Mapped[str] = mapped_column(String(64), index=True)
     #: SHA-256 of the token with which the cabin asks how its request is going.
     poll_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[EnrolmentStatus] = mapped_column(_enum(EnrolmentStatus, "enrolment_status"))
+    status: Mapped[EnrolmentStatus] = mapped_column(
+        enum_column(EnrolmentStatus, "enrolment_status")
+    )
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
@@ -105,8 +94,8 @@ class FleetAction(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     cabin_id: Mapped[int] = mapped_column(ForeignKey("cabins.id"), index=True)
-    kind: Mapped[ActionKind] = mapped_column(_enum(ActionKind, "action_kind"))
-    status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus, "action_status"))
+    kind: Mapped[ActionKind] = mapped_column(enum_column(ActionKind, "action_kind"))
+    status: Mapped[ActionStatus] = mapped_column(enum_column(ActionStatus, "action_status"))
     requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

@@ -83,7 +83,8 @@ class CabinStatus(StrEnum):
     RETIRED = "retired"
 
 
-def _enum(enum: type[StrEnum], name: str) -> Enum:
+def enum_column(enum: type[StrEnum], name: str) -> Enum:
+    """A column type for a StrEnum."""
     # Stored as the enum's value in a VARCHAR with a CHECK, the same on SQLite and PostgreSQL.
     return Enum(
         enum,
@@ -127,7 +128,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
     active: Mapped[bool]
     #: Languages the agent can serve in, e.g. ``["es", "ca"]``.
     languages: Mapped[list[str]] = mapped_column(JSON)
@@ -146,7 +147,7 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[TokenKind] = mapped_column(_enum(TokenKind, "token_kind"))
+    kind: Mapped[TokenKind] = mapped_column(enum_column(TokenKind, "token_kind"))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
@@ -161,7 +162,7 @@ class Cabin(Base):
     name: Mapped[str] = mapped_column(String(200))
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     serial: Mapped[str | None] = mapped_column(String(128), unique=True)
-    status: Mapped[CabinStatus] = mapped_column(_enum(CabinStatus, "cabin_status"))
+    status: Mapped[CabinStatus] = mapped_column(enum_column(CabinStatus, "cabin_status"))
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]
 

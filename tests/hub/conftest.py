@@ -4,10 +4,6 @@ hub serving it on a loopback port with an HTTP client.
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,12 +11,12 @@ from typing import ClassVar
 
 import httpx
 import pytest
-import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from cabina.config import load_settings
 from hub.db import Database
+from hub.server import BackgroundHub
 from hub.settings import HubSettings
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -102,47 +98,22 @@ def app(
     return create_app(hub_settings, database=database, clock=clock, password_hasher=fast_hasher)
 
 
-class LiveHub:
-    """An app served by uvicorn from a thread, on a port of its own on 127.0.0.1."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=[self._socket]))
-
-    def start(self) -> None:
-        """Serve; returns once the app has started (its migrations run)."""
-        self._thread.start()
-        deadline = time.monotonic() + 60
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the hub under test did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread."""
-        self._server.should_exit = True
-        self._thread.join(30)
-        self._socket.close()
+def _served(app: FastAPI) -> BackgroundHub:
+    """``app`` served on a free loopback port, from a thread."""
+    settings = app.state.settings.model_copy(update={"host": "127.0.0.1", "port": 0})
+    return BackgroundHub(settings, app).start()
 
 
 @pytest.fixture
-def live_hub(app: FastAPI) -> Iterator[LiveHub]:
+def live_hub(app: FastAPI) -> Iterator[BackgroundHub]:
     """The app, served on a loopback port."""
-    hub = LiveHub(app)
-    hub.start()
+    hub = _served(app)
     yield hub
     hub.stop()
 
 
 @pytest.fixture
-def client(live_hub: LiveHub) -> Iterator[httpx.Client]:
+def client(live_hub: BackgroundHub) -> Iterator[httpx.Client]:
     """An HTTP client of the served hub (keeps cookies)."""
     with httpx.Client(base_url=live_hub.url, timeout=30) as http:
         yield http
@@ -200,13 +171,12 @@ def staff(app: FastAPI, client: httpx.Client) -> Staff:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[FastAPI], LiveHub]]:
+def serve() -> Iterator[Callable[[FastAPI], BackgroundHub]]:
     """Serve another app on a port of its own for the rest of the test."""
-    started: list[LiveHub] = []
+    started: list[BackgroundHub] = []
 
-    def start(app: FastAPI) -> LiveHub:
-        hub = LiveHub(app)
-        hub.start()
+    def start(app: FastAPI) -> BackgroundHub:
+        hub = _served(app)
         started.append(hub)
         return hub
 

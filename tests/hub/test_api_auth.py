@@ -17,7 +17,8 @@ from hub.routes.users import create_user
 from hub.settings import HubSettings
 
 if TYPE_CHECKING:
-    from tests.hub.conftest import FakeClock, LiveHub, Staff
+    from hub.server import BackgroundHub
+    from tests.hub.conftest import FakeClock, Staff
 
 
 def audit_kinds(database: Database) -> list[str]:
@@ -61,7 +62,7 @@ def test_the_cookie_is_secure_when_the_settings_say_so(
     make_settings: Callable[..., HubSettings],
     database: Database,
     clock: FakeClock,
-    serve: Callable[[FastAPI], LiveHub],
+    serve: Callable[[FastAPI], BackgroundHub],
 ) -> None:
     app = create_app(make_settings(cookie_secure=True), database=database, clock=clock)
     hub = serve(app)

@@ -14,20 +14,15 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-import httpx
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
-from support.peers import Peer, Place, open_peer
+from support.peers import Peer, Place, admin_place, open_peer
 
 from hub.app import create_app
 from hub.db import Database
-from hub.models import Role
-from hub.routes.users import create_user
 from hub.server import BackgroundHub
 from hub.settings import HubSettings
-
-ADMIN_PASSWORD = "admin-password-1"
 
 
 @pytest.fixture
@@ -45,22 +40,8 @@ def served(
 def place(served: tuple[BackgroundHub, FastAPI]) -> Iterator[Place]:
     """An admin signed in to the served hub."""
     hub, app = served
-    create_user(
-        app.state.attention_log,
-        username="admin",
-        display_name="Admin",
-        password_hash=app.state.passwords.hash(ADMIN_PASSWORD),
-        role=Role.ADMIN,
-        now=app.state.clock(),
-        actor="hub",
-    )
-    with httpx.Client(base_url=hub.url, timeout=30) as client:
-        login = client.post(
-            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
-        )
-        assert login.status_code == 200, login.text
-        client.cookies.clear()
-        yield Place(client, {"Authorization": f"Bearer {login.json()['token']}"})
+    with admin_place(hub.url, app) as signed_in:
+        yield signed_in
 
 
 def _at(text: str) -> datetime:

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
-from support.peers import Peer, Place, open_peer
+from support.peers import Peer, Place, admin_place, open_peer
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from hub.app import create_app
 from hub.db import Database
-from hub.models import Role
-from hub.routes.users import create_user
 from hub.server import BackgroundHub
 from hub.settings import HubSettings
-
-ADMIN_PASSWORD = "admin-password-1"
 
 
 @pytest.fixture
@@ -47,22 +42,8 @@ def served(
 def place(served: tuple[BackgroundHub, FastAPI]) -> Iterator[Place]:
     """An admin signed in to the served hub."""
     hub, app = served
-    create_user(
-        app.state.attention_log,
-        username="admin",
-        display_name="Admin",
-        password_hash=app.state.passwords.hash(ADMIN_PASSWORD),
-        role=Role.ADMIN,
-        now=app.state.clock(),
-        actor="hub",
-    )
-    with httpx.Client(base_url=hub.url, timeout=30) as client:
-        login = client.post(
-            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
-        )
-        assert login.status_code == 200, login.text
-        client.cookies.clear()
-        yield Place(client, {"Authorization": f"Bearer {login.json()['token']}"})
+    with admin_place(hub.url, app) as signed_in:
+        yield signed_in
 
 
 async def _closed_with(url: str, headers: dict[str, str] | None) -> int | None:
@@ -203,21 +184,7 @@ def test_a_waiting_cabin_keeps_its_place_across_a_hub_restart(
     app = create_app(settings, database=database, password_hasher=fast_hasher)
     hub = BackgroundHub(settings, app).start()
     port = hub.port
-    create_user(
-        app.state.attention_log,
-        username="admin",
-        display_name="Admin",
-        password_hash=app.state.passwords.hash(ADMIN_PASSWORD),
-        role=Role.ADMIN,
-        now=app.state.clock(),
-        actor="hub",
-    )
-    with httpx.Client(base_url=hub.url, timeout=30) as client:
-        login = client.post(
-            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
-        )
-        place = Place(client, {"Authorization": f"Bearer {login.json()['token']}"})
-        client.cookies.clear()
+    with admin_place(hub.url, app) as place:
         site = place.site()
         _, early_token = place.cabin(site, "Cabina 1")
         _, late_token = place.cabin(site, "Cabina 2")

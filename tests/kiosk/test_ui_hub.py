@@ -144,12 +144,12 @@ async def test_a_visit_in_basque_through_the_hub_reaches_an_agent_and_the_log(
         return await waiting
 
     try:
-        ring = await unless_the_kiosk_fails(agent.expect("call.ring", timeout=120))
+        ring = await unless_the_kiosk_fails(agent.expect("call.ring", within=120))
         assert ring["language"] == "eu" and ring["service"] == "padron"
         await agent.send(type="call.accept", call_id=ring["call_id"])
-        await agent.expect("call.connected", timeout=30, call_id=ring["call_id"])
+        await agent.expect("call.connected", within=30, call_id=ring["call_id"])
         ended = await unless_the_kiosk_fails(
-            agent.expect("call.ended", timeout=120, call_id=ring["call_id"])
+            agent.expect("call.ended", within=120, call_id=ring["call_id"])
         )
         assert ended["reason"] == "hangup"
         await kiosk

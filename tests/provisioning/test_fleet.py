@@ -145,7 +145,7 @@ async def test_an_action_for_an_offline_cabin_waits_until_it_connects(hub: Any) 
     assert line_now["pending_actions"] == 1
     peer = await cabin_peer(hub, token)
     try:
-        message = await peer.expect("fleet.action", timeout=15)
+        message = await peer.expect("fleet.action", within=15)
     finally:
         await peer.close()
     assert (message["action_id"], message["kind"]) == (queued["id"], "restart_app")
@@ -214,7 +214,7 @@ async def test_revoking_closes_the_connection_with_4401_and_refuses_it_again(hub
     )
     assert queued.json()["status"] == "queued"
     peer = await cabin_peer(hub, token)
-    await peer.expect("fleet.action", timeout=15)
+    await peer.expect("fleet.action", within=15)
     answer = await acall(hub, "POST", f"/api/fleet/cabins/{cabin_id}/revoke")
     assert answer.json() == {"revoked": 1, "disconnected": True, "cancelled_actions": 1}
     with pytest.raises(ConnectionClosed) as closed:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
+ADMIN_PASSWORD = "admin-password-1"
 ALWAYS_OPEN = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
@@ -24,7 +28,7 @@ class Peer:
         """Send one message."""
         await self.ws.send(json.dumps(message))
 
-    async def expect(self, kind: str, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
+    async def expect(self, kind: str, within: float = 10.0, **fields: Any) -> dict[str, Any]:
         """The next message of ``kind`` (with ``fields``), skipping others; fails on timeout."""
 
         def matches(message: dict[str, Any]) -> bool:
@@ -40,7 +44,7 @@ class Peer:
                 self.received.append(json.loads(await self.ws.recv()))
 
         try:
-            return await asyncio.wait_for(wait(), timeout)
+            return await asyncio.wait_for(wait(), within)
         except TimeoutError:
             seen = [m["type"] for m in self.received]
             raise AssertionError(f"expected {kind} {fields}, but got only {seen}") from None
@@ -117,3 +121,27 @@ class Place:
         assert login.status_code == 200, login.text
         self.client.cookies.clear()
         return str(login.json()["token"])
+
+
+@contextmanager
+def admin_place(base_url: str, app: FastAPI) -> Iterator[Place]:
+    """An admin created in ``app`` and signed in to the hub serving it at ``base_url``."""
+    from hub.models import Role
+    from hub.routes.users import create_user
+
+    create_user(
+        app.state.attention_log,
+        username="admin",
+        display_name="Admin",
+        password_hash=app.state.passwords.hash(ADMIN_PASSWORD),
+        role=Role.ADMIN,
+        now=app.state.clock(),
+        actor="hub",
+    )
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        login = client.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        client.cookies.clear()
+        yield Place(client, {"Authorization": f"Bearer {login.json()['token']}"})
