@@ -148,18 +148,24 @@ class _Server:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(10)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
 
 
 async def _open(url: str, token: str | None) -> ClientConnection:
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    return await connect(url, additional_headers=headers, ping_interval=None, max_queue=None)
+    return await connect(
+        url, additional_headers=headers, ping_interval=None, max_queue=None, open_timeout=120
+    )
 
 
 Target = tuple[str, str | None]
 
 
-async def _open_many(targets: Sequence[Target], batch: int = 200) -> list[ClientConnection]:
+async def _open_many(targets: Sequence[Target], batch: int = 100) -> list[ClientConnection]:
     connections: list[ClientConnection] = []
     for start in range(0, len(targets), batch):
         chunk = targets[start : start + batch]

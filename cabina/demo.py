@@ -167,9 +167,10 @@ class DemoCabin:
         if self._stopping.is_set():
             return
         # The hub goes on (the console works without the cabin), but the person must know.
+        how = f"killed by {signal.Signals(-status).name}" if status < 0 else f"exit status {status}"
         tail = deque(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines(), 15)
         print(
-            f"demo cabin: stopped on its own (exit status {status}); the hub goes on. "
+            f"demo cabin: stopped on its own ({how}); the hub goes on. "
             f"The end of {shown(self.log_path)}:",
             *(f"  | {line}" for line in tail),
             sep="\n",

@@ -12,6 +12,9 @@ call's part of the machine is in :mod:`kiosk.flow_call`. ::
        │                    INFORMATION ◄┘ └► COMPLAINT ──────┘     CLOSED    SURVEY ─► GOODBYE
        └────────── inactivity (after a warning) or the goodbye: privacy reset ◄───────────┘
 
+From HOME the citizen may also get a padrón certificate by themselves, through the PADRON_*
+states (see :mod:`kiosk.flow_padron`).
+
 Lifting the handset on the way to a call asks for an agent, as on a telephone: TOPIC without
 CONSENT, or QUEUE at once when the cabin has one topic (see :mod:`kiosk.flow_call`).
 
@@ -38,7 +41,8 @@ from kiosk import flow_events as ev
 from kiosk.flow_call import CallHandlers
 from kiosk.flow_commands import *  # noqa: F403 - the flow's vocabulary is part of its API
 from kiosk.flow_events import *  # noqa: F403
-from kiosk.flow_events import CALL_STATES, FlowConfig, HomeEntry, State
+from kiosk.flow_events import CALL_STATES, PADRON_STATES, FlowConfig, HomeEntry, State
+from kiosk.flow_padron import PADRON_ACCEPTED_IN, PadronHandlers, PadronVisit
 from kiosk.privacy import redact
 from kiosk.session import Session
 
@@ -63,15 +67,18 @@ ACCEPTED_IN: dict[type[Any], frozenset[State]] = {
     ev.Back: frozenset(
         {S.LANGUAGE, S.HOME, S.TOPIC, S.CONSENT, S.CLOSED, S.INFORMATION, S.COMPLAINT}
         | {S.OUT_OF_SERVICE, S.TECHNICIAN}
+        | (PADRON_STATES - {S.PADRON_PRINTING, S.PADRON_DONE})
     ),
     ev.Finish: frozenset(
         {S.HOME, S.TOPIC, S.CONSENT, S.CLOSED, S.INFORMATION, S.COMPLAINT, S.OUT_OF_SERVICE}
+        | (PADRON_STATES - {S.PADRON_PRINTING})
     ),
     ev.RequestTicket: frozenset({S.OUT_OF_SERVICE, S.INFORMATION, S.CLOSED}),
     ev.ToggleLargeText: frozenset(State) - {S.ATTRACT},
     ev.ToggleHighContrast: frozenset(State) - {S.ATTRACT},
     ev.TechnicianGesture: frozenset({S.ATTRACT}),
     ev.EnterPin: frozenset({S.TECHNICIAN}),
+    **PADRON_ACCEPTED_IN,
 }
 #: Events that show someone is using the cabin: they restart the inactivity countdown.
 _ACTIVITY: tuple[type[Any], ...] = (
@@ -84,11 +91,9 @@ _ACTIVITY: tuple[type[Any], ...] = (
 )
 #: The screens on the way to a call; OUT_OF_SERVICE stands in for them when it is impossible.
 _NEEDS_SERVICE = frozenset({S.HOME, S.TOPIC, S.CONSENT, S.COMPLAINT})
-#: Where lifting the handset asks for an agent: anywhere before the citizen chose otherwise.
-_HANDSET_ASKS_IN = frozenset({S.ATTRACT, S.LANGUAGE, S.HOME, S.TOPIC})
 
 
-class Flow(CallHandlers):
+class Flow(CallHandlers, PadronHandlers):
     """The state machine of one cabin's touchscreen."""
 
     def __init__(
@@ -122,6 +127,8 @@ class Flow(CallHandlers):
         self._pin_failures = 0
         self._back_from_consent = State.TOPIC
         self._back_from_information = State.HOME
+        #: The padrón certificate errand (what the citizen typed, what the hub answered).
+        self.padron = PadronVisit()
         self._last_activity = self._entered_at = monotonic()
         self._warning = False
         self._out: list[cmd.Command] = []
@@ -152,7 +159,7 @@ class Flow(CallHandlers):
             HomeEntry.TALK_TO_AGENT: home and self.service_available,
             HomeEntry.INFORMATION: True,
             HomeEntry.COMPLAINT: home,
-            HomeEntry.PADRON_CERTIFICATE: False,
+            HomeEntry.PADRON_CERTIFICATE: home and self.padron_available,
             HomeEntry.APPOINTMENT: False,
         }
 
@@ -225,6 +232,7 @@ class Flow(CallHandlers):
         if session.attention_id is not None:
             self._record(EventKind.ATTENTION_ENDED, reason=reason)
         self._out.append(cmd.EraseCitizenData(session))
+        self.padron = PadronVisit()
         self.session = Session(language=self.config.default_language)
         self.notice = None
         self.step_running = self.technician_unlocked = self.handset_request = False
@@ -236,9 +244,10 @@ class Flow(CallHandlers):
         self._record(EventKind.ATTENTION_STARTED)
 
     def _idle_limit(self) -> float | None:
-        if self.state in CALL_STATES or self.state in (S.ATTRACT, S.GOODBYE):
+        if self.state in CALL_STATES or self.state in (S.ATTRACT, S.GOODBYE, S.PADRON_PRINTING):
             # A citizen talking to an agent may not touch the screen for minutes: the agent
-            # ends the call, and the survey after it has its own countdown.
+            # ends the call, and the survey after it has its own countdown. A certificate
+            # that is printing keeps its screen until the printer answers.
             return None
         return self.config.queue_idle_s if self.state is S.QUEUE else self.config.idle_s
 
@@ -271,6 +280,8 @@ class Flow(CallHandlers):
             raise ev.InvalidChoice(f"Expected an entry available now, but got {e.entry!r}")
         if e.entry is HomeEntry.TALK_TO_AGENT:
             self._go(S.TOPIC)
+        elif e.entry is HomeEntry.PADRON_CERTIFICATE:
+            self._start_padron()
         elif e.entry is HomeEntry.INFORMATION:
             self._back_from_information = self.state
             self._out.append(cmd.LoadInformation(self.session.language))
@@ -312,6 +323,9 @@ class Flow(CallHandlers):
         if self.state in (S.LANGUAGE, S.TECHNICIAN):
             self._reset("cancelled")
             return
+        if self.state in PADRON_STATES:
+            self._padron_back()
+            return
         target = {
             S.HOME: S.LANGUAGE,
             S.OUT_OF_SERVICE: S.LANGUAGE,
@@ -352,17 +366,6 @@ class Flow(CallHandlers):
             self._reset("cancelled")
 
     # --- handlers: devices, the hub link, time ----------------------------------------------
-
-    def _on_HandsetLifted(self, _e: ev.HandsetLifted) -> None:
-        self.handset_off_hook = True
-        if self.state in _HANDSET_ASKS_IN:
-            self._ask_by_handset()
-
-    def _on_HandsetHungUp(self, e: ev.HandsetHungUp) -> None:
-        self.handset_off_hook = False
-        super()._on_HandsetHungUp(e)
-        # Whoever goes on by touch from here chooses, and is asked, as any citizen is.
-        self.handset_request = False
 
     def _on_HandsetKey(self, _e: ev.HandsetKey) -> None:
         pass

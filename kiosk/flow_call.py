@@ -32,6 +32,8 @@ _DOCUMENT_EVENT = {
     "print_receipt": EventKind.DOCUMENT_PRINTED,
 }
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Where lifting the handset asks for an agent: anywhere before the citizen chose otherwise.
+_HANDSET_ASKS_IN = frozenset({State.ATTRACT, State.LANGUAGE, State.HOME, State.TOPIC})
 
 
 class CallHandlers:
@@ -42,6 +44,7 @@ class CallHandlers:
     session: Session
     notice: str | None
     step_running: bool
+    handset_off_hook: bool
     handset_request: bool
     _out: list[cmd.Command]
     _new_id: Callable[[], str]
@@ -53,6 +56,9 @@ class CallHandlers:
         raise NotImplementedError
 
     def _start_attention(self) -> None:
+        raise NotImplementedError
+
+    def _reset(self, reason: str) -> None:
         raise NotImplementedError
 
     @property
@@ -181,7 +187,15 @@ class CallHandlers:
         self.step_running = True
         self._out.append(cmd.RunStep(step, signature=self.session.keep_bytes(e.image)))
 
+    def _on_HandsetLifted(self, _e: ev.HandsetLifted) -> None:
+        self.handset_off_hook = True
+        if self.state is State.GOODBYE:
+            self._reset("finished")  # lifting it again after hanging up calls again
+        if self.state in _HANDSET_ASKS_IN:
+            self._ask_by_handset()
+
     def _on_HandsetHungUp(self, _e: ev.HandsetHungUp) -> None:
+        self.handset_off_hook = False
         # Like a telephone: putting the handset down during a conversation ends it. During
         # a step the citizen may need both hands, so there it does not. A call asked for by
         # lifting the handset is cancelled by putting it down before anyone answers.
@@ -191,6 +205,8 @@ class CallHandlers:
             assert self.session.call_id is not None
             self._send(p.CallCancel(call_id=self.session.call_id))
             self._leave_queue(State.GOODBYE)
+        # Whoever goes on by touch from here chooses, and is asked, as any citizen is.
+        self.handset_request = False
 
     # --- the step runner --------------------------------------------------------------------
 

@@ -3,13 +3,16 @@
 Whoever runs the flow carries each out: :class:`RecordEvent` into the outbox, :class:`SendToHub`
 through the hub client, :class:`StartCall`/:class:`StopCall`/:class:`SetMute` on the call,
 :class:`PrepareStep`/:class:`RunStep`/:class:`CancelStep` with the step runner,
-:class:`EraseCitizenData` with :func:`kiosk.privacy.privacy_reset`.
+:class:`EraseCitizenData` with :func:`kiosk.privacy.privacy_reset`; the padrón's
+:class:`IdentifyCitizen`/:class:`ConfirmIdentity`/:class:`IssueCertificate` with
+:class:`kiosk.padron_client.PadronClient` and :class:`PrintCertificate` with the printers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import JsonValue
 
@@ -19,8 +22,9 @@ from kiosk.session import Session
 
 # fmt: off
 __all__ = [
-    "CancelStep", "Command", "EraseCitizenData", "LoadInformation", "PrepareStep",
-    "PrintTicket", "RecordEvent", "RunStep", "SendToHub", "SetMute", "StartCall", "StopCall",
+    "CancelStep", "Command", "ConfirmIdentity", "EraseCitizenData", "IdentifyCitizen",
+    "IssueCertificate", "LoadInformation", "PrepareStep", "PrintCertificate", "PrintTicket",
+    "RecordEvent", "RunStep", "SendToHub", "SetMute", "StartCall", "StopCall",
 ]
 # fmt: on
 
@@ -110,6 +114,50 @@ class EraseCitizenData:
     session: Session = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class IdentifyCitizen:
+    """Ask the hub's padrón who this is; answer with ``PadronIdentified`` or ``PadronFailed``."""
+
+    request_id: str
+    attention_id: str
+    document: str = field(repr=False)
+    birth_date: date = field(repr=False)
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmIdentity:
+    """Send the one-time code the citizen typed; answered as :class:`IdentifyCitizen` is."""
+
+    request_id: str
+    identification_id: str = field(repr=False)
+    code: str = field(repr=False)
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssueCertificate:
+    """Issue and fetch a certificate, draw its first page; then ``CertificateReady``."""
+
+    request_id: str
+    identification_id: str = field(repr=False)
+    kind: Literal["individual", "collective"]
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrintCertificate:
+    """Print the certificate: on A4 when ``a4`` and the cabin has one, else a receipt with its
+    CSV and QR code; then ``CertificatePrinted`` or ``PadronFailed``."""
+
+    request_id: str
+    pdf: bytearray = field(repr=False)
+    csv: str = field(repr=False)
+    verify_url: str = field(repr=False)
+    language: str
+    a4: bool = True
+
+
 Command = (
     RecordEvent
     | SendToHub
@@ -122,4 +170,8 @@ Command = (
     | PrintTicket
     | LoadInformation
     | EraseCitizenData
+    | IdentifyCitizen
+    | ConfirmIdentity
+    | IssueCertificate
+    | PrintCertificate
 )

@@ -7,6 +7,7 @@ Import these from :mod:`kiosk.flow`, which re-exports them. Hub messages (``queu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -16,14 +17,17 @@ from hub import protocol as p
 
 # fmt: off
 __all__ = [
-    "CALL_STATES", "STEP_STATES", "STEP_STATE_BY_KIND", "AnswerConsent", "AnswerSurvey",
-    "Back", "CancelWaiting", "ChooseEntry", "ChooseLanguage", "ChooseService", "CitizenEvent",
-    "ComeBackLater", "ConfirmStep", "DeclineStep", "DeviceFailed", "DeviceRecovered",
-    "EnterPin", "Event", "Finish", "FlowConfig", "FlowError", "HandsetHungUp", "HandsetKey",
-    "HandsetLifted", "HangUp", "HomeEntry", "HubLink", "InvalidChoice", "KioskEvent",
-    "PresenceDetected", "PresenceLost", "RequestTicket", "SkipSurvey", "State", "StepFinished",
-    "StepPrepared", "SubmitSignature", "TechnicianGesture", "Tick", "ToggleHighContrast",
-    "ToggleLargeText", "ToggleMute", "TouchScreen", "TransitionRefused",
+    "CALL_STATES", "PADRON_STATES", "STEP_STATES", "STEP_STATE_BY_KIND", "AnswerConsent",
+    "AnswerSurvey", "Back", "CancelWaiting", "CertificatePrinted", "CertificateReady",
+    "ChooseCertificate", "ChooseDateField", "ChooseEntry", "ChooseLanguage", "ChooseService",
+    "CitizenEvent", "ComeBackLater", "ConfirmPrint", "ConfirmStep", "DeclineStep",
+    "DeviceFailed", "DeviceRecovered", "EnterPin", "Event", "Finish", "FlowConfig", "FlowError",
+    "HandsetHungUp", "HandsetKey", "HandsetLifted", "HangUp", "HomeEntry", "HubLink",
+    "InvalidChoice", "KioskEvent", "PadronFailed", "PadronIdentified", "PadronKey",
+    "PadronRetry", "PresenceDetected", "PresenceLost", "RequestTicket", "SkipSurvey", "State",
+    "StepFinished", "StepPrepared", "SubmitPadron", "SubmitSignature", "TechnicianGesture",
+    "Tick", "ToggleHighContrast", "ToggleLargeText", "ToggleMute", "TouchScreen",
+    "TransitionRefused",
 ]
 # fmt: on
 
@@ -49,6 +53,15 @@ class State(StrEnum):
     COMPLAINT = "complaint"
     OUT_OF_SERVICE = "out_of_service"
     TECHNICIAN = "technician"
+    #: The padrón certificate, served by the cabin itself (:mod:`kiosk.flow_padron`).
+    PADRON_DOCUMENT = "padron_document"
+    PADRON_BIRTH_DATE = "padron_birth_date"
+    PADRON_CODE = "padron_code"
+    PADRON_KIND = "padron_kind"
+    PADRON_PREVIEW = "padron_preview"
+    PADRON_PRINTING = "padron_printing"
+    PADRON_DONE = "padron_done"
+    PADRON_PROBLEM = "padron_problem"
 
 
 #: The states of an agent-driven step, by the step's kind.
@@ -62,6 +75,8 @@ STEP_STATE_BY_KIND: dict[str, State] = {
 STEP_STATES: frozenset[State] = frozenset(STEP_STATE_BY_KIND.values())
 #: The states where the citizen is talking to an agent.
 CALL_STATES: frozenset[State] = STEP_STATES | {State.CALL}
+#: The states of the padrón certificate's self-service.
+PADRON_STATES: frozenset[State] = frozenset(s for s in State if s.value.startswith("padron_"))
 
 
 @dataclass(frozen=True)
@@ -126,7 +141,6 @@ class HomeEntry(StrEnum):
     TALK_TO_AGENT = "talk_to_agent"
     INFORMATION = "information"
     COMPLAINT = "complaint"
-    #: Shown but not available yet.
     PADRON_CERTIFICATE = "padron_certificate"
     #: Shown but not available yet.
     APPOINTMENT = "appointment"
@@ -255,6 +269,42 @@ class EnterPin:
     pin: str = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class PadronKey:
+    """A key of the padrón keypads: a digit or letter, or ``erase``."""
+
+    key: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseDateField:
+    """The citizen touched the day, month or year of their date of birth."""
+
+    field: Literal["day", "month", "year"]
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitPadron:
+    """The citizen is done typing on a padrón screen (document, date of birth or code)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseCertificate:
+    """The citizen chose an ``individual`` or a ``collective`` certificate."""
+
+    kind: Literal["individual", "collective"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmPrint:
+    """The citizen saw the certificate's preview and wants it printed."""
+
+
+@dataclass(frozen=True, slots=True)
+class PadronRetry:
+    """The citizen tries again after a padrón problem."""
+
+
 # --- events: from devices and the kiosk itself ----------------------------------------------
 
 
@@ -327,6 +377,57 @@ class StepPrepared:
 
 
 @dataclass(frozen=True, slots=True)
+class PadronIdentified:
+    """The hub identified the citizen (``confirmed``) or sent them a code to type."""
+
+    request_id: str
+    identification_id: str = field(repr=False)
+    confirmed: bool
+    #: Where the code went (``a•••@e•••.org``), when one was sent.
+    masked_destination: str | None = field(default=None, repr=False)
+    holder_initials: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateReady:
+    """The hub issued the certificate; its PDF and a picture of its first page are here."""
+
+    request_id: str
+    certificate_id: str
+    csv: str = field(repr=False)
+    verify_url: str = field(repr=False)
+    people: int
+    #: The PDF, in a buffer the privacy reset zeroes.
+    pdf: bytearray = field(repr=False)
+    #: A PNG of the first page, in the citizen's folder; None if it could not be drawn.
+    preview: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CertificatePrinted:
+    """The certificate came out: on the ``a4`` printer, or as a ``receipt`` with its CSV."""
+
+    request_id: str
+    printer: Literal["a4", "receipt"]
+
+
+@dataclass(frozen=True, slots=True)
+class PadronFailed:
+    """A padrón request failed: the hub refused, could not be reached, or a printer failed.
+
+    ``code`` is the hub's (``not_found`` …), ``hub_unreachable``, or a :mod:`hardware.errors`
+    code; ``message`` is the hub's text for the citizen, already in their language.
+    """
+
+    request_id: str
+    code: str
+    message: str | None = None
+    reason: str | None = None
+    attempts_left: int | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passed: the kiosk sends one about twice a second for timeouts."""
 
@@ -353,6 +454,12 @@ CitizenEvent = (
     | ToggleHighContrast
     | TechnicianGesture
     | EnterPin
+    | PadronKey
+    | ChooseDateField
+    | SubmitPadron
+    | ChooseCertificate
+    | ConfirmPrint
+    | PadronRetry
 )
 KioskEvent = (
     HandsetLifted
@@ -365,6 +472,10 @@ KioskEvent = (
     | HubLink
     | StepPrepared
     | StepFinished
+    | PadronIdentified
+    | CertificateReady
+    | CertificatePrinted
+    | PadronFailed
     | Tick
 )
 #: Anything :meth:`kiosk.flow.Flow.dispatch` accepts; any other hub message is ignored.

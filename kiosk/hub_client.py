@@ -9,7 +9,9 @@ unchanged but for the ``queued_at`` the hub first gave, so a restarted hub puts 
 their place. Messages sent while offline wait in a bounded queue.
 
 Incoming messages are parsed with :mod:`hub.protocol` and handed, typed, to ``on_message``;
-``on_link`` hears when the hub becomes reachable or is lost.
+``on_link`` hears when the hub becomes reachable or is lost. An enrolled cabin connects with
+the TLS context of the certificate it pinned at enrolment (``ssl``), and a hub presenting any
+other certificate is refused before the credential is sent.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl as ssl_module
 import time
 from collections import deque
 from collections.abc import Callable
@@ -69,6 +72,7 @@ class HubClient:
         backoff: Backoff | None = None,
         max_message_bytes: int = 256 * 1024,
         monotonic: Callable[[], float] = time.monotonic,
+        ssl: ssl_module.SSLContext | None = None,
     ) -> None:
         if not 0 < hub_timeout_s <= 10:
             raise ValueError(f"Expected hub_timeout_s in (0, 10], but got {hub_timeout_s}")
@@ -80,6 +84,8 @@ class HubClient:
         self._backoff = backoff or Backoff()
         self._max_bytes = max_message_bytes
         self._monotonic = monotonic
+        #: The pinned TLS context of a ``wss://`` hub (``HubEndpoint.ssl_context``).
+        self._ssl = ssl
         self._outgoing: deque[p.Message] = deque(maxlen=_MAX_OFFLINE_MESSAGES)
         self._wake = asyncio.Event()
         self._pending_request: p.CallRequest | None = None
@@ -89,6 +95,8 @@ class HubClient:
         #: The last ``error`` the hub sent (its code and message are about the protocol).
         self.last_error: p.Error | None = None
         self.connections = 0
+        #: Whether the last attempt met a certificate other than the pinned one.
+        self.certificate_refused = False
 
     @property
     def online(self) -> bool:
@@ -143,6 +151,7 @@ class HubClient:
 
     async def _connect_once(self) -> bool:
         """Serve one connection until it ends; whether to wait long before the next."""
+        tls: dict[str, Any] = {} if self._ssl is None else {"ssl": self._ssl}
         try:
             ws = await connect(
                 self._url,
@@ -151,7 +160,17 @@ class HubClient:
                 ping_interval=None,  # the protocol's own heartbeat does this job
                 close_timeout=1.0,
                 max_size=self._max_bytes,
+                **tls,
             )
+        except ssl_module.SSLCertVerificationError:
+            # Not an outage: something other than the enrolled hub answers. Never send the
+            # credential there; keep trying slowly in case the network is put right.
+            self.certificate_refused = True
+            logger.error(
+                "the hub presents a certificate other than the one pinned at enrolment: "
+                "refusing it (if the hub's certificate was renewed, enrol the cabin again)"
+            )
+            return True
         except InvalidStatus as exc:
             logger.warning("the hub refused the connection: HTTP %d", exc.response.status_code)
             return exc.response.status_code in (401, 403)
@@ -181,6 +200,7 @@ class HubClient:
             logger.error("expected a welcome from the hub, but got %s", type(welcome).__name__)
             return None
         self._ws, self.welcome = ws, welcome
+        self.certificate_refused = False
         self._last_heard = self._monotonic()
         self.connections += 1
         self._backoff.reset()

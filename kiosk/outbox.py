@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import sqlite3
+import ssl as ssl_module
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -193,6 +194,7 @@ class OutboxSender:
         backoff: Backoff | None = None,
         poll_s: float = 30.0,
         telemetry: Callable[[list[dict[str, Any]]], Awaitable[bool]] | None = None,
+        ssl: ssl_module.SSLContext | None = None,
     ) -> None:
         if batch < 1:
             raise ValueError(f"Expected a batch of at least 1, but got {batch}")
@@ -204,6 +206,8 @@ class OutboxSender:
         self._backoff = backoff or Backoff(minimum=0.5, maximum=30.0)
         self._poll_s = poll_s
         self._telemetry = telemetry
+        #: The pinned TLS context, for the client built here when ``http`` is not given.
+        self._verify: ssl_module.SSLContext | bool = ssl if ssl is not None else True
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -215,7 +219,9 @@ class OutboxSender:
         async with contextlib.AsyncExitStack() as stack:
             http = self._http
             if http is None:
-                http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
+                http = await stack.enter_async_context(
+                    httpx.AsyncClient(timeout=10.0, verify=self._verify)
+                )
             while True:
                 self._wake.clear()
                 try:
@@ -233,7 +239,7 @@ class OutboxSender:
     async def send_pending(self) -> int:
         """Upload every pending event now; returns how many the hub accepted."""
         if self._http is None:
-            async with httpx.AsyncClient(timeout=10.0) as http:
+            async with httpx.AsyncClient(timeout=10.0, verify=self._verify) as http:
                 return await self._send_all(http)
         return await self._send_all(self._http)
 

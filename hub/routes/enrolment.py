@@ -8,7 +8,8 @@
     GET    /api/enrolment/requests           technicians: the requests waiting (no codes)
     DELETE /api/enrolment/requests/{id}      technicians: turn a request down
     POST   /api/enrolment/approvals          technicians: approve a code, naming site and cabin
-    GET    /api/cabin/config                 an enrolled cabin: its name, site and settings
+    GET    /api/cabin/config                 an enrolled cabin: its name, site (address, hours)
+                                             and settings
 """
 
 from __future__ import annotations
@@ -141,10 +142,11 @@ class Named(BaseModel):
 
 
 class SiteConfig(BaseModel):
-    """The cabin's site as the kiosk needs it."""
+    """The cabin's site as the kiosk needs it (its information screen shows address and hours)."""
 
     id: int
     name: str
+    address: str
     timezone: str
     opening_hours: dict[str, Any]
 
@@ -357,7 +359,11 @@ def build_router(
         return CabinConfigOut(
             cabin=Named(id=cabin.id, name=cabin.name),
             site=SiteConfig(
-                id=site.id, name=site.name, timezone=site.timezone, opening_hours=site.opening_hours
+                id=site.id,
+                name=site.name,
+                address=site.address,
+                timezone=site.timezone,
+                opening_hours=site.opening_hours,
             ),
             hub_version=__version__,
             heartbeat_interval_s=settings.heartbeat_interval_s,

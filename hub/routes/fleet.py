@@ -10,8 +10,10 @@
     GET  /api/fleet/actions/{action_id}           one action
     GET  /api/fleet/actions/{action_id}/screenshot
     POST /api/fleet/cabins/{id}/revoke            revoke its credentials and disconnect it (4401)
+    GET  /api/fleet/alerts                        silent cabins, devices that need a technician
 
-What cabins report back is in :mod:`hub.routes.cabin_reports`, included here.
+What cabins report back is in :mod:`hub.routes.cabin_reports`, and the alerts in
+:mod:`hub.routes.fleet_alerts`, both included here.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from hub.deps import (
 from hub.enrolment_models import ActionKind, ActionStatus, CabinProfile, FleetAction
 from hub.events import EventKind, NewEvent, actor_for_user
 from hub.models import Cabin, CabinStatus, Role, Site, User
-from hub.routes import cabin_reports
+from hub.routes import cabin_reports, fleet_alerts
 from hub.routes.cabin_reports import profile_of
 from hub.security import revoke_cabin_credentials
 
@@ -237,6 +239,7 @@ def build_router() -> APIRouter:
 
     router = APIRouter(prefix="/api", tags=["fleet"], lifespan=lifespan)
     router.include_router(cabin_reports.router)
+    router.include_router(fleet_alerts.build_router())
 
     @router.get("/fleet/cabins")
     def list_cabins(

@@ -67,6 +67,14 @@ SCREENS: dict[State, tuple[str, str]] = {
     State.COMPLAINT: ("complaint", "ComplaintScreen"),
     State.OUT_OF_SERVICE: ("out_of_service", "OutOfServiceScreen"),
     State.TECHNICIAN: ("technician", "TechnicianScreen"),
+    State.PADRON_DOCUMENT: ("padron_document", "PadronDocumentScreen"),
+    State.PADRON_BIRTH_DATE: ("padron_birth_date", "PadronBirthDateScreen"),
+    State.PADRON_CODE: ("padron_code", "PadronCodeScreen"),
+    State.PADRON_KIND: ("padron_kind", "PadronKindScreen"),
+    State.PADRON_PREVIEW: ("padron_preview", "PadronPreviewScreen"),
+    State.PADRON_PRINTING: ("padron_printing", "PadronPrintingScreen"),
+    State.PADRON_DONE: ("padron_done", "PadronDoneScreen"),
+    State.PADRON_PROBLEM: ("padron_problem", "PadronProblemScreen"),
 }
 _SHARED_KV = ("widgets", "root", "inactivity")
 

@@ -3,6 +3,13 @@
 :func:`run_kiosk` is what ``cabina kiosk`` runs once Kivy is prepared. Everything is built
 here and passed in; the app, the flow and the runner know nothing of where their parts come
 from, which is what lets tests and screenshots run the same app without a hub or devices.
+
+An enrolled cabin starts from its data directory (:mod:`kiosk.enrolled`): the hub's
+configuration over the local settings, and every connection to the hub (WebSocket, outbox,
+documents, information, remote actions) through the TLS context of the pinned certificate.
+Under systemd the kiosk says ``READY=1`` once its first screen is drawn, feeds the watchdog
+while Kivy keeps ticking, and says ``STOPPING=1`` on its way out; a restart asked from the
+fleet page ends it with :data:`kiosk.fleet_actions.RESTART_EXIT_STATUS`.
 """
 
 from __future__ import annotations
@@ -14,15 +21,20 @@ import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from kivy.clock import Clock
 
+from cabina import __version__
+from cabina.sdnotify import Notifier, feed_watchdog, watchdog_interval
 from hardware.camera.base import Frame
-from hardware.check import CheckResult, run_check
+from hardware.check import CheckResult
 from hardware.config import Devices, HardwareConfig, open_devices
 from hardware.handset.events import Key, OffHook, OnHook, Replugged, Unplugged
 from hardware.health import DeviceHealth
+from kiosk.enrolled import prepare_start
 from kiosk.flow import (
     DeviceFailed,
     DeviceRecovered,
@@ -33,8 +45,9 @@ from kiosk.flow import (
     HandsetLifted,
 )
 from kiosk.privacy import shred_tree
-from kiosk.settings import KioskSettings, read_credential
+from kiosk.settings import KioskSettings
 from kiosk.ui.app import KioskApp
+from kiosk.ui.driver import next_frame
 from kiosk.ui.wiring import CallLike, CommandRunner, Parts
 
 logger = logging.getLogger(__name__)
@@ -112,6 +125,27 @@ async def _forward_handset(handset: Any, deliver: Callable[[Event], None]) -> No
             deliver(flow_event)
 
 
+class FrameProbe:
+    """Healthy while Kivy keeps ticking: the touchscreen is alive, not only the event loop."""
+
+    def __init__(self) -> None:
+        self._last = -1
+
+    def __call__(self) -> bool:
+        frames = int(Clock.frames)
+        alive = frames != self._last
+        self._last = frames
+        return alive
+
+
+async def announce_ready(app: KioskApp, notifier: Notifier, started: asyncio.Event) -> None:
+    """Tell systemd the kiosk is up once its first screen is drawn, then feed the watchdog."""
+    await started.wait()
+    await next_frame()
+    notifier.ready(f"showing the {app.flow.state.value} screen")
+    await feed_watchdog(notifier, watchdog_interval(pid=None), healthy=FrameProbe())
+
+
 def initial_faults(devices: Devices, cfg: HardwareConfig) -> list[Event]:
     """A :class:`DeviceFailed` for each configured device that did not open."""
     return [
@@ -126,15 +160,30 @@ async def run_kiosk(
     hardware: HardwareConfig,
     *,
     cabin_name: str = "",
+    notifier: Notifier | None = None,
 ) -> int:
     """Run the kiosk until its window closes; returns the exit status."""
     from hub import protocol as p
     from kiosk.call import Call, ReceivedFrame
+    from kiosk.fleet_actions import (
+        RESTART_EXIT_STATUS,
+        FleetActions,
+        kiosk_screenshot,
+        kiosk_selftest,
+    )
     from kiosk.hub_client import HubClient
     from kiosk.outbox import Outbox, OutboxSender
     from kiosk.steps import DocumentClient, StepRunner
+    from kiosk.ui.office import OfficeInformation
+    from provisioning.cabin_config import report_status
+    from provisioning.pinning import HubEndpoint
 
-    credential = read_credential(settings.credential_path)
+    started_at = datetime.now(UTC)
+    notifier = notifier or Notifier.from_environ()
+    start = await prepare_start(settings)
+    settings, credential, tls = start.settings, start.credential, start.ssl
+    endpoint = start.endpoint or HubEndpoint(settings.hub_url)
+    cabin_name = cabin_name or start.cabin_name
     # A kiosk that was killed mid-visit may have left a citizen's files: erase them first.
     for folder in (settings.citizen_dir, settings.tmp_dir):
         erased = await asyncio.to_thread(shred_tree, folder)
@@ -144,8 +193,12 @@ async def run_kiosk(
     outbox = Outbox(settings.outbox_path, actor=credential.actor)
     flow = Flow(settings.flow_config(), verify_pin=settings.verify_pin)
 
+    # The technician's check borrows the devices the kiosk has open: a camera or a serial
+    # handset cannot be opened a second time.
+    selftest = kiosk_selftest(hardware, devices)
+
     async def hardware_check() -> Sequence[CheckResult]:
-        return await asyncio.to_thread(run_check, hardware)
+        return (await asyncio.to_thread(selftest)).results
 
     runner: CommandRunner | None = None
     app = KioskApp(
@@ -160,6 +213,7 @@ async def run_kiosk(
         on_message=lambda message: runner.on_hub_message(message) if runner else None,
         on_link=lambda online: runner.on_link(online) if runner else None,
         hub_timeout_s=settings.hub_timeout_s,
+        ssl=tls,
     )
     camera = devices.camera
     preview = (
@@ -194,7 +248,9 @@ async def run_kiosk(
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(devices.close)
         stack.callback(outbox.close)
-        http = await stack.enter_async_context(httpx.AsyncClient(timeout=30.0))
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=30.0, verify=tls if tls is not None else True)
+        )
         sender = OutboxSender(
             outbox,
             hub_url=settings.hub_url,
@@ -208,6 +264,19 @@ async def run_kiosk(
             send=hub.send,
             work_dir=settings.citizen_dir,
         )
+        loop = asyncio.get_running_loop()
+
+        def idle() -> bool:
+            return flow.session.attention_id is None
+
+        fleet = FleetActions(
+            endpoint,
+            credential.token,
+            selftest=selftest,
+            screenshot=kiosk_screenshot(loop, idle=idle, work_dir=settings.tmp_dir),
+            idle=idle,
+            stop=app.stop,
+        )
         runner = CommandRunner(
             Parts(
                 outbox=outbox,
@@ -216,6 +285,10 @@ async def run_kiosk(
                 steps=steps,
                 receipt_printer=devices.receipt_printer,
                 new_call=new_call,
+                information=OfficeInformation(
+                    http, hub_url=settings.hub_url, token=credential.token, known=start.site
+                ),
+                fleet=fleet,
                 citizen_dirs=(settings.citizen_dir, settings.tmp_dir),
             ),
             deliver=app.send,
@@ -223,21 +296,34 @@ async def run_kiosk(
         )
         for event in initial_faults(devices, hardware):
             flow.dispatch(event)
-        background = [
+        started = asyncio.Event()
+        app.bind(on_start=lambda *_args: started.set())
+        background: list[asyncio.Future[Any]] = [
             asyncio.ensure_future(hub.run()),
             asyncio.ensure_future(sender.run()),
+            asyncio.ensure_future(announce_ready(app, notifier, started)),
         ]
+        if start.endpoint is not None:
+            status = asyncio.to_thread(
+                report_status,
+                start.endpoint,
+                credential.token,
+                version=__version__,
+                started_at=started_at,
+            )
+            background.append(asyncio.ensure_future(status))
         if devices.handset is not None:
             background.append(asyncio.ensure_future(_forward_handset(devices.handset, app.send)))
-        loop = asyncio.get_running_loop()
         # systemd stops the kiosk with SIGTERM: close the window so that the visit is ended.
         loop.add_signal_handler(signal.SIGTERM, app.stop)
         stack.callback(loop.remove_signal_handler, signal.SIGTERM)
         try:
             await app.async_run(async_lib="asyncio")
         finally:
+            notifier.stopping()
             await runner.close()
+            await fleet.close()
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
-    return 0
+    return RESTART_EXIT_STATUS if fleet.restart_requested else 0

@@ -33,6 +33,7 @@ from kiosk.flow import (
     TouchScreen,
 )
 from kiosk.ui.information import InformationItem
+from kiosk.ui.padron_tour import padron_scenes
 
 #: The sample agent's name.
 AGENT_NAME = "Ana"
@@ -223,6 +224,7 @@ def scenes(lang: str, now: datetime) -> list[Scene]:
         Scene("out_of_service", out_of_service),
         Scene("technician", technician),
         Scene("inactivity", home, warning=True),
+        *(Scene(name, reach) for name, reach in padron_scenes(lang, now, sample_page)),
     ]
 
 

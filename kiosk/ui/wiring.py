@@ -26,12 +26,16 @@ from kiosk import texts
 from kiosk.flow import (
     CancelStep,
     Command,
+    ConfirmIdentity,
     DeviceFailed,
     EraseCitizenData,
     Event,
     HubLink,
+    IdentifyCitizen,
+    IssueCertificate,
     LoadInformation,
     PrepareStep,
+    PrintCertificate,
     PrintTicket,
     RecordEvent,
     RunStep,
@@ -42,6 +46,7 @@ from kiosk.flow import (
 )
 from kiosk.privacy import privacy_reset
 from kiosk.ui.information import InformationItem
+from kiosk.ui.padron_work import PadronCommand, PadronParts, carry_out
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +90,14 @@ class Parts:
     hub: Any = None  # kiosk.hub_client.HubClient
     steps: Any = None  # kiosk.steps.StepRunner
     receipt_printer: Any = None
+    a4_printer: Any = None
+    #: The hub's padrón API (a :class:`kiosk.padron_client.PadronClient`, already open).
+    padron: Any = None
     #: Builds the call's media for a call id (see :func:`kiosk.ui.runtime.call_factory`).
     new_call: Callable[[str], CallLike] | None = None
     information: InformationSource | None = None
+    #: Carries out a technician's remote action (see :class:`kiosk.fleet_actions.FleetActions`).
+    fleet: Callable[[p.FleetAction], None] | None = None
     #: Folders holding the citizen's files, erased by the privacy reset.
     citizen_dirs: Sequence[Path] = field(default_factory=tuple)
 
@@ -140,17 +150,29 @@ class CommandRunner:
             self._spawn(self._load_information(command.language))
         elif isinstance(command, EraseCitizenData):
             self._erase(command)
+        elif isinstance(
+            command, IdentifyCitizen | ConfirmIdentity | IssueCertificate | PrintCertificate
+        ):
+            self._spawn(self._padron(command))
         else:
             raise TypeError(f"Expected a flow command, but got {type(command).__name__}")
 
     # --- from the hub -----------------------------------------------------------------------
 
     def on_hub_message(self, message: p.Message) -> None:
-        """A message from the hub: signalling to the call, everything else to the flow."""
+        """A message from the hub: signalling to the call, remote actions to the fleet part,
+        everything else to the flow."""
         if isinstance(message, p.RtcDescription | p.RtcCandidate):
             call = self._call
             if call is not None and call.call_id == message.call_id:
                 self._spawn(call.handle(message))
+            return
+        if isinstance(message, p.FleetAction):
+            # The technician's business, not the citizen's: the flow never sees it.
+            if self.parts.fleet is not None:
+                self.parts.fleet(message)
+            else:
+                logger.warning("remote action %s ignored: no fleet part", message.kind)
             return
         self._deliver(message)
 
@@ -237,6 +259,13 @@ class CommandRunner:
             await asyncio.to_thread(printer.print_ticket, ticket)
         except HardwareError as exc:
             self._deliver(DeviceFailed(device="receipt_printer", code=exc.code))
+
+    async def _padron(self, command: PadronCommand) -> None:
+        parts = self.parts
+        folder = parts.citizen_dirs[0] if parts.citizen_dirs else None
+        padron = PadronParts(parts.padron, parts.a4_printer, parts.receipt_printer, folder)
+        for event in await carry_out(command, padron):
+            self._deliver(event)
 
     def _erase(self, command: EraseCitizenData) -> None:
         self._view.clear_video()

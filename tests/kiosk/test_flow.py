@@ -344,6 +344,21 @@ def test_putting_the_handset_down_while_waiting_cancels_the_call_it_asked_for(
     assert flow.state is State.ATTRACT and kinds(out) == ["attention.ended"]
 
 
+def test_lifting_the_handset_again_on_the_goodbye_screen_calls_again(
+    make_flow: Callable[..., Flow],
+) -> None:
+    flow = make_flow(FlowConfig(services=("general",)))
+    flow.dispatch(HandsetLifted())
+    first = flow.session.attention_id
+    flow.dispatch(HandsetHungUp())
+    assert flow.state is State.GOODBYE
+    out = flow.dispatch(HandsetLifted())
+    assert kinds(out) == ["attention.ended", "attention.started"]
+    assert any(isinstance(c, EraseCitizenData) for c in out)
+    assert flow.state is State.QUEUE and flow.session.attention_id != first
+    assert isinstance(sent(out)[-1], p.CallRequest)
+
+
 def test_a_citizen_queued_by_touch_keeps_the_place_when_fiddling_with_the_handset(
     make_flow: Callable[..., Flow],
 ) -> None:
@@ -522,7 +537,7 @@ def test_bad_values_are_refused_and_change_nothing(make_flow: Callable[..., Flow
     with pytest.raises(InvalidChoice, match="'eu'"):
         flow.dispatch(ChooseLanguage("eu"))
     flow.dispatch(ChooseLanguage("es"))
-    for entry in (HomeEntry.PADRON_CERTIFICATE, HomeEntry.APPOINTMENT):
+    for entry in (HomeEntry.APPOINTMENT,):
         with pytest.raises(InvalidChoice, match="available"):
             flow.dispatch(ChooseEntry(entry))
     flow.dispatch(ChooseEntry(HomeEntry.TALK_TO_AGENT))

@@ -44,7 +44,7 @@ async def _check(sizes: dict[str, tuple[int, int]], variants: tuple[str, ...]) -
             seen += 1
             assert app.current_screen().name == shot.scene.name or shot.scene.warning
             found += [f"{shot.path(Path('.'))}: {p}" for p in layout_problems(app.root_widget)]
-        assert seen == len(CITIZEN_LANGUAGES) * len(sizes) * len(variants) * 19
+        assert seen == len(CITIZEN_LANGUAGES) * len(sizes) * len(variants) * 27
         return found
 
     problems = await run_app(app, play)

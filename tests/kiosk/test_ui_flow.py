@@ -160,12 +160,12 @@ async def _a_disabled_entry_does_nothing() -> None:
         await ui.wait_for_screen("language")
         await ui.tap("lang_es")
         await ui.wait_for_screen("home")
-        certificate = ui.find("padron_certificate")
-        assert certificate.disabled
+        appointment = ui.find("appointment")
+        assert appointment.disabled
         with pytest.raises(DriverError):
-            await ui.tap("padron_certificate")
+            await ui.tap("appointment")
         # A finger does not know it is disabled: touch it anyway.
-        await ui.tap_at(*certificate.to_window(*certificate.center))
+        await ui.tap_at(*appointment.to_window(*appointment.center))
         assert ui.screen == "home"
         assert kit.app.refused == []
 

@@ -52,4 +52,18 @@ export const api = {
   overview: () => request('GET', '/api/supervisor/overview'),
   exportUrl: (from, to) =>
     `/api/attentions.csv?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+  sites: () => request('GET', '/api/sites'),
+  fleetCabins: () => request('GET', '/api/fleet/cabins'),
+  fleetCabin: (cabinId) => request('GET', `/api/fleet/cabins/${encodeURIComponent(cabinId)}`),
+  fleetAlerts: () => request('GET', '/api/fleet/alerts'),
+  fleetActions: (cabinId) => request('GET', `/api/fleet/cabins/${encodeURIComponent(cabinId)}/actions`),
+  fleetAction: (actionId) => request('GET', `/api/fleet/actions/${encodeURIComponent(actionId)}`),
+  queueAction: (cabinId, kind) =>
+    request('POST', `/api/fleet/cabins/${encodeURIComponent(cabinId)}/actions`, { json: { kind } }),
+  screenshotUrl: (actionId) => `/api/fleet/actions/${encodeURIComponent(actionId)}/screenshot`,
+  revokeCabin: (cabinId) => request('POST', `/api/fleet/cabins/${encodeURIComponent(cabinId)}/revoke`),
+  enrolmentRequests: () => request('GET', '/api/enrolment/requests'),
+  approveEnrolment: (approval) => request('POST', '/api/enrolment/approvals', { json: approval }),
+  refuseEnrolment: (requestId) =>
+    request('DELETE', `/api/enrolment/requests/${encodeURIComponent(requestId)}`),
 };

@@ -1,8 +1,11 @@
-// The console's entry point: sign-in, then the agent's desk and the supervisor's board.
+// The console's entry point: sign-in, then the agent's desk, the supervisor's board and the
+// technicians' fleet page.
 import { api } from './api.js';
 import { h, mount } from './dom.js';
 import { i18n, t } from './i18n.js';
 import './components/desk.js';
+import { AlertWatch } from './components/fleet-alerts.js';
+import './components/fleet-page.js';
 import './components/notices.js';
 import './components/signin.js';
 import './components/supervisor.js';
@@ -10,6 +13,9 @@ import './components/topbar.js';
 
 const AGENT_ROLES = new Set(['agent', 'supervisor']);
 const SUPERVISOR_ROLES = new Set(['supervisor', 'admin']);
+const FLEET_ROLES = new Set(['technician', 'admin']);
+// The cabin's enrolment QR code opens #/enrol/CODE.
+const ENROL_ROUTE = /^#\/enrol\/([A-Za-z0-9-]{1,20})$/;
 const EMPTY_CATALOG = { services: [], topics: [], outcomes: [] };
 
 class ConsoleApp {
@@ -18,6 +24,8 @@ class ConsoleApp {
     this.me = null;
     this.desk = null;
     this.board = null;
+    this.fleet = null;
+    this.alertWatch = null;
     window.addEventListener('hashchange', () => this.route());
   }
 
@@ -34,6 +42,9 @@ class ConsoleApp {
     this.me = null;
     this.desk = null;
     this.board = null;
+    this.fleet = null;
+    this.alertWatch?.stop();
+    this.alertWatch = null;
     const signin = h('cab-signin');
     signin.addEventListener('signedin', (event) => this.enter(event.detail));
     mount(this.root, message ? h('p', { class: 'notice notice-warning banner' }, message) : null, signin);
@@ -55,14 +66,24 @@ class ConsoleApp {
       this.desk.addEventListener('signedout', () => this.showSignin(t('signin.expired')));
       this.desk.start({ topbar: this.topbar, notices: this.notices, catalog });
     }
+    if (FLEET_ROLES.has(me.role)) {
+      this.alertWatch = new AlertWatch();
+      this.alertWatch.addEventListener('change', (event) => this.topbar.update({ alerts: event.detail.count }));
+      this.alertWatch.start();
+    }
     this.route();
   }
 
   route() {
     if (!this.me) return;
     const canSupervise = SUPERVISOR_ROLES.has(this.me.role);
+    const canFleet = FLEET_ROLES.has(this.me.role);
+    const enrolCode = ENROL_ROUTE.exec(location.hash)?.[1] ?? null;
+    const wantsFleet = location.hash === '#/fleet' || enrolCode !== null;
     const wantsBoard = location.hash === '#/supervisor' || !this.desk;
-    const page = wantsBoard && canSupervise ? 'supervisor' : this.desk ? 'desk' : 'none';
+    let page = wantsBoard && canSupervise ? 'supervisor' : this.desk ? 'desk' : 'none';
+    if (wantsFleet) page = canFleet ? 'fleet' : 'fleet-refused';
+    else if (page === 'none' && canFleet) page = 'fleet';
     this.topbar.update({ page });
     if (this.desk) this.desk.hidden = page !== 'desk';
     if (page === 'supervisor' && !this.board) {
@@ -73,12 +94,22 @@ class ConsoleApp {
       this.board.remove();
       this.board = null;
     }
+    if (page === 'fleet' && !this.fleet) {
+      this.fleet = h('cab-fleet', { props: { watch: this.alertWatch } });
+      this.page.append(this.fleet);
+    } else if (page !== 'fleet' && this.fleet) {
+      this.fleet.remove();
+      this.fleet = null;
+    }
+    if (page === 'fleet' && enrolCode) this.fleet.enrol(enrolCode);
     this.page.querySelector('.no-access')?.remove();
     if (page === 'none') this.page.append(h('p', { class: 'no-access panel' }, t('app.no_access')));
+    if (page === 'fleet-refused') this.page.append(h('p', { class: 'no-access panel', role: 'alert' }, t('fleet.forbidden')));
   }
 
   async signOut() {
     this.desk?.stop();
+    this.alertWatch?.stop();
     await api.logout().catch(() => {});
     history.replaceState(null, '', '#/');
     this.showSignin();

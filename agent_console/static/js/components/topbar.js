@@ -1,13 +1,14 @@
 // The bar along the top: who is signed in, their presence and skills, the connection, the pages.
 import { clock, h, mount } from '../dom.js';
 import { LANGUAGES, i18n, t } from '../i18n.js';
+import { alertBadge } from './fleet-alerts.js';
 
 const SETTABLE = new Set(['available', 'away']);
 
 class CabTopbar extends HTMLElement {
   constructor() {
     super();
-    this.state = { me: null, presence: null, since: null, languages: [], services: [], connection: null, page: 'desk' };
+    this.state = { me: null, presence: null, since: null, languages: [], services: [], connection: null, page: 'desk', alerts: 0 };
     this.tick = null;
   }
 
@@ -80,11 +81,13 @@ class CabTopbar extends HTMLElement {
     }
     const isSupervisor = me.role === 'supervisor' || me.role === 'admin';
     const isAgent = me.role === 'agent' || me.role === 'supervisor';
+    const isTechnician = me.role === 'technician' || me.role === 'admin';
     const nav = h(
       'nav',
       { class: 'pages' },
       isAgent ? h('a', { href: '#/', class: page === 'desk' ? 'current' : '' }, t('nav.desk')) : null,
       isSupervisor ? h('a', { href: '#/supervisor', class: page === 'supervisor' ? 'current' : '' }, t('nav.supervisor')) : null,
+      isTechnician ? h('a', { href: '#/fleet', class: ['nav-fleet', page === 'fleet' ? 'current' : ''] }, t('nav.fleet'), alertBadge(this.state.alerts)) : null,
     );
     const language = h(
       'select',
