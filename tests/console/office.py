@@ -43,18 +43,10 @@ class FakeClock:
 
 
 def console_app(settings: HubSettings, hasher: PasswordHasher, clock: Clock = utc_now) -> FastAPI:
-    """The hub with the console's routers (included here until ``create_app`` does it)."""
+    """The hub, console included."""
     from hub.app import create_app
-    from hub.routes import citizens, console, documents, supervisor
 
-    app = create_app(settings, password_hasher=hasher, clock=clock)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/api/supervisor/overview" not in paths:
-        app.include_router(console.build_router())
-        app.include_router(documents.build_router(settings))
-        app.include_router(citizens.router)
-        app.include_router(supervisor.router)
-    return app
+    return create_app(settings, password_hasher=hasher, clock=clock)
 
 
 @dataclass

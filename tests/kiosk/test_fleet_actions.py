@@ -305,6 +305,15 @@ async def test_the_enrolled_kiosk_serves_the_fleet_and_tells_systemd(
     systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     systemd.bind(str(notify_path))
     systemd.setblocking(False)
+    said: list[bytes] = []
+
+    async def listen() -> None:
+        # Read as systemd does, at once: a full queue (net.unix.max_dgram_qlen, often 10)
+        # would block the sender.
+        while True:
+            said.append(await asyncio.get_running_loop().sock_recv(systemd, 4096))
+
+    listening = asyncio.ensure_future(listen())
     try:
         await run_in_kivy_async(
             __file__,
@@ -317,13 +326,10 @@ async def test_the_enrolled_kiosk_serves_the_fleet_and_tells_systemd(
                 "WATCHDOG_USEC": "1000000",
             },
         )
-        said: list[bytes] = []
-        while True:
-            try:
-                said.append(systemd.recv(4096))
-            except BlockingIOError:
-                break
+        await asyncio.sleep(0.2)
     finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
         systemd.close()
     assert said[0] == b"READY=1\nSTATUS=showing the attract screen", said[:3]
     assert b"WATCHDOG=1" in said

@@ -22,8 +22,6 @@ from hub.events import EventKind, NewEvent, actor_for_cabin
 from hub.models import User
 from hub.padron.runtime import install
 from hub.padron.settings import PadronSettings
-from hub.routes import padron as padron_routes
-from hub.routes import verify as verify_routes
 from hub.security import create_session
 from hub.server import BackgroundHub
 from hub.settings import HubSettings
@@ -113,17 +111,13 @@ class Office:
 def padron_app(
     hub_settings: HubSettings, database: Database, clock: FakeClock, **padron: Any
 ) -> FastAPI:
-    """The hub app with the padrón routes and service (whether or not create_app adds them)."""
+    """The hub app with its padrón service set up for the test."""
     app = create_app(
         hub_settings,
         database=database,
         clock=clock,
         password_hasher=PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1),
     )
-    paths = {getattr(route, "path", "") for route in app.routes}
-    for module in (padron_routes, verify_routes):
-        if not any(path.startswith(module.router.prefix) for path in paths):
-            app.include_router(module.router)
     sms = padron.pop("sms_sender_object", None)
     source = padron.pop("source_object", None)
     install(app, load_settings(PadronSettings, None, padron), source=source, sms=sms)

@@ -35,8 +35,6 @@ from cabina.config import load_settings
 from hub import announce
 from hub.db import Database
 from hub.models import Role, Site
-from hub.routes import enrolment as enrolment_routes
-from hub.routes import fleet as fleet_routes
 from hub.routes.users import create_user
 from hub.server import uvicorn_config
 from hub.settings import HubSettings
@@ -161,13 +159,10 @@ def provisioning_app(
     announce_as: str | None = None,
     certificate: Path | None = None,
 ) -> FastAPI:
-    """The hub with enrolment, fleet and (if ``announce_as``) the announcement, as app.py will."""
+    """The hub, and (if ``announce_as``) its announcement on the local network."""
     from hub.app import create_app
 
     app = create_app(settings, database=database, clock=clock, password_hasher=hasher)
-    if not any(getattr(route, "path", None) == "/api/hub" for route in app.routes):
-        app.include_router(enrolment_routes.build_router())
-        app.include_router(fleet_routes.build_router())
     if announce_as is not None:
         app.include_router(
             announce.build_router(
