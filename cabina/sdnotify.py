@@ -57,7 +57,10 @@ class Notifier:
                 )
         message = "\n".join(f"{key}={value}" for key, value in fields.items()).encode()
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            # Never block the service's event loop: a full socket drops this notification
+            # (systemd reads continuously; only a stuck reader fills it).
+            flags = socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+            with socket.socket(socket.AF_UNIX, flags) as sock:
                 sock.connect(self._target())
                 sock.sendall(message)
         except OSError as exc:

@@ -22,22 +22,21 @@ GRACEFUL_S = 5
 
 def uvicorn_config(app: Any, settings: HubSettings, **extra: Any) -> uvicorn.Config:
     """uvicorn's configuration for the hub: limits on WebSocket frames and no access log."""
-    return uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
         # Frames up to four times the limit reach the app, which answers with a typed error
         # before closing; larger ones are cut by the server without reading them.
-        ws_max_size=settings.max_message_bytes * 4,
-        ws_ping_interval=None,  # the application heartbeat in the protocol does this job
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=GRACEFUL_S,
-        lifespan="on",
-        ssl_certfile=settings.tls_certificate,
-        ssl_keyfile=settings.tls_key,
-        **extra,
-    )
+        "ws_max_size": settings.max_message_bytes * 4,
+        "ws_ping_interval": None,  # the application heartbeat in the protocol does this job
+        "access_log": False,
+        "log_config": None,
+        "timeout_graceful_shutdown": GRACEFUL_S,
+        "lifespan": "on",
+        "ssl_certfile": settings.tls_certificate,
+        "ssl_keyfile": settings.tls_key,
+    }
+    return uvicorn.Config(app, **(options | extra))
 
 
 class BackgroundHub:

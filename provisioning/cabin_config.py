@@ -52,6 +52,7 @@ class SiteConfig(BaseModel):
     name: str
     timezone: str
     opening_hours: dict[str, Any]
+    address: str = ""
 
 
 class CabinConfig(BaseModel):
