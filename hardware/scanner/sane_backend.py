@@ -146,6 +146,7 @@ class SaneScanner:
                 self._faults += 1
             raise
         finally:
+            sane_library.keep_broken_pipes_harmless()
             with self._lock:
                 self._busy = False
                 closed_meanwhile = self._closed

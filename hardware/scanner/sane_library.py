@@ -19,8 +19,10 @@ This is the package's one piece of module-level state, because libsane's is.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 import threading
 from dataclasses import dataclass
 from types import ModuleType
@@ -148,3 +150,17 @@ def list_devices() -> list[SaneDevice]:
     finally:
         release()
     return [SaneDevice(str(n), str(v), str(m), str(k)) for n, v, m, k in found]
+
+
+def keep_broken_pipes_harmless() -> None:
+    """Put back Python's "ignore" for SIGPIPE, which SANE backends reset while reading.
+
+    Some backends (the test backend among them) leave SIGPIPE at its default action after a
+    scan, and then any socket whose peer went away would kill the whole kiosk instead of
+    raising ``BrokenPipeError``. ``signal.signal`` only works on the main thread, and scans run
+    in worker threads, so this asks libc directly; the setting is process-wide.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.signal.restype = ctypes.c_void_p
+    libc.signal(signal.SIGPIPE, ctypes.c_void_p(1))  # SIG_IGN

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -355,3 +356,18 @@ def test_list_devices_sees_the_test_device(scan_device: SaneTestDevice) -> None:
 def test_release_without_acquire_is_a_bug() -> None:
     with pytest.raises(RuntimeError, match="nobody acquired"):
         sane_library.release()
+
+
+def _sigpipe_ignored() -> bool:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGPIPE - 1)))
+    raise AssertionError("no SigIgn line in /proc/self/status")
+
+
+def test_a_scan_leaves_broken_pipes_harmless(scan_scanner: SaneScanner) -> None:
+    # SANE's test backend resets SIGPIPE to "terminate" while reading; a kiosk whose peer
+    # closed a socket after a scan must get BrokenPipeError, not die.
+    scan_scanner.scan(ScanOptions(resolution=50))
+    scan_scanner.scan_batch(ScanOptions(resolution=50, source=ScanSource.ADF))
+    assert _sigpipe_ignored()
