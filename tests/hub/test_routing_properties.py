@@ -257,12 +257,19 @@ class RouterMachine(RuleBasedStateMachine):
         )
     )
     def answer(self, answers: list[str]) -> None:
-        for call, answer in zip(self.calls(CallStatus.RINGING), answers, strict=False):
-            assert call.agent_id is not None
+        for call_id, answer in zip(
+            [c.request.call_id for c in self.calls(CallStatus.RINGING)], answers, strict=False
+        ):
+            # Each answer is its own step: the one before may have rung this call elsewhere,
+            # and the rules hold after every step (actions are checked step by step).
+            call = self.router.call_of(call_id)
+            if call is None or call.status is not CallStatus.RINGING or call.agent_id is None:
+                continue
             if answer == "accept":
-                self.apply(self.router.accept(call.agent_id, call.request.call_id, self.now))
+                self.apply(self.router.accept(call.agent_id, call_id, self.now))
             elif answer == "decline":
-                self.apply(self.router.decline(call.agent_id, call.request.call_id, self.now))
+                self.apply(self.router.decline(call.agent_id, call_id, self.now))
+            self.rules_hold()
 
     @precondition(lambda self: bool(self.live))
     @rule(n=index, m=index)
