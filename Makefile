@@ -28,6 +28,7 @@ bench: install
 
 screenshots: install
 	$(PY) -m cabina screenshots --out docs/screenshots --languages es,ca,eu
+	CABINA_CONSOLE_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -m browser tests/console
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
