@@ -128,8 +128,10 @@ class _Server:
 
     def __init__(self, command: list[str], port: int, env: dict[str, str]) -> None:
         self.port = port
+        # The server's log goes to a file: a pipe nobody reads would fill and stall it.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self._log
         )
         deadline = time.monotonic() + 60
         while True:
@@ -138,9 +140,8 @@ class _Server:
                     break
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        self.process.stderr.read().decode() if self.process.stderr else ""
-                    ) from None
+                    self._log.seek(0)
+                    raise RuntimeError(self._log.read().decode(errors="replace")[-2000:]) from None
                 time.sleep(0.1)
 
     def rss(self) -> int:
@@ -153,6 +154,7 @@ class _Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
+        self._log.close()
 
 
 async def _open(url: str, token: str | None) -> ClientConnection:

@@ -36,6 +36,7 @@ from kiosk.flow import (
 )
 from kiosk.ui import icons, widgets  # noqa: F401 - registers the widget classes for .kv rules
 from kiosk.ui.base import KioskScreen
+from kiosk.ui.headless import finish_frames_off_screen
 from kiosk.ui.inactivity import InactivityOverlay
 from kiosk.ui.information import InformationItem
 from kiosk.ui.root import KioskRoot
@@ -225,6 +226,9 @@ class KioskApp(App):  # type: ignore[misc]
 
     def build(self) -> KioskRoot:
         """The window's widgets, showing the flow's current state."""
+        from kivy.core.window import Window
+
+        finish_frames_off_screen(Window)
         for name in _SHARED_KV:
             load_kv(name)
         root = KioskRoot(on_activity=self._on_activity)

@@ -1,5 +1,8 @@
 """The attract screen: an invitation to touch, in every language the cabin offers.
 
+When the camera sees someone in front of the cabin (:mod:`kiosk.presence`) the screen greets
+them and makes the invitation larger; that alone starts no visit.
+
 A long press on the top-left corner is the technician's hidden gesture; any other touch (or
 lifting the handset) starts a visit.
 """
@@ -11,13 +14,15 @@ from typing import Any
 from kivy.clock import Clock, ClockEvent
 from kivy.input.motionevent import MotionEvent
 from kivy.metrics import dp
-from kivy.properties import ListProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
 from kiosk import texts
 from kiosk.flow import Flow, State, TechnicianGesture, TouchScreen
 from kiosk.ui.base import KioskScreen
+from kiosk.ui.texts_ui import translate, ui_text
 
 INVITATION = texts.INSTRUCTIONS[State.ATTRACT]
+GREETING = ui_text("Hello!")
 #: The hidden corner's side, in dp, and how long the technician holds it.
 CORNER_DP = 140
 HOLD_S = 3.0
@@ -27,6 +32,9 @@ class AttractScreen(KioskScreen):
     """Waits for a citizen."""
 
     invitation = StringProperty("")
+    #: Whether someone stands in front of the cabin: the screen greets them.
+    present = BooleanProperty(False)
+    greeting = StringProperty("")
     #: The invitation in the cabin's other languages, smaller.
     others = ListProperty([])
     hold_s = NumericProperty(HOLD_S)
@@ -40,6 +48,8 @@ class AttractScreen(KioskScreen):
         """Show the invitation in the default language first, then the others."""
         super().render(flow)
         first = flow.config.default_language
+        self.present = flow.someone_present
+        self.greeting = translate(GREETING, first)
         self.invitation = texts.tr(INVITATION, first)
         seen = {self.invitation}
         others: list[str] = []

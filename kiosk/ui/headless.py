@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: Screen sizes a cabin ships with, landscape; portrait swaps them.
 LANDSCAPE = (1920, 1080)
@@ -94,3 +95,26 @@ def prepare_kivy(
     # A touchscreen is not a mouse: no red multitouch dots on right-click or long press.
     Config.set("input", "mouse", "mouse,disable_multitouch")
     Config.set("postproc", "double_tap_time", "250")
+
+
+def _finish_frame(*_args: Any) -> None:
+    from kivy.graphics.opengl import glFinish
+
+    glFinish()
+
+
+def finish_frames_off_screen(window: Any, environ: Mapping[str, str] | None = None) -> bool:
+    """Off screen, have OpenGL finish each frame once it is drawn; True when it does.
+
+    SDL's ``offscreen`` driver draws into a pbuffer, and swapping a pbuffer's buffers shows
+    nothing and flushes nothing: Mesa's software renderer then keeps every frame's commands
+    queued. A screen that animates (the queue screen's turning ring) redraws every frame, and
+    the kiosk grew by some 100 MB a second, each frame slower than the last. Finishing each
+    frame keeps one frame's work at a time. With a display the swap already does this.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("SDL_VIDEODRIVER") != "offscreen":
+        return False
+    window.funbind("on_flip", _finish_frame)  # once, however many apps the window sees
+    window.fbind("on_flip", _finish_frame)
+    return True

@@ -20,7 +20,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from cabina.sdnotify import Notifier, feed_watchdog, watchdog_interval
 from hardware.camera.base import Frame
 from hardware.check import CheckResult
 from hardware.config import Devices, HardwareConfig, open_devices
+from hardware.errors import BackendUnavailable
 from hardware.handset.events import Key, OffHook, OnHook, Replugged, Unplugged
 from hardware.health import DeviceHealth
 from kiosk.enrolled import prepare_start
@@ -43,7 +44,9 @@ from kiosk.flow import (
     HandsetHungUp,
     HandsetKey,
     HandsetLifted,
+    State,
 )
+from kiosk.presence import PRESENCE_INTERVAL_S, watch_presence
 from kiosk.privacy import shred_tree
 from kiosk.settings import KioskSettings
 from kiosk.ui.app import KioskApp
@@ -144,6 +147,31 @@ async def announce_ready(app: KioskApp, notifier: Notifier, started: asyncio.Eve
     await next_frame()
     notifier.ready(f"showing the {app.flow.state.value} screen")
     await feed_watchdog(notifier, watchdog_interval(pid=None), healthy=FrameProbe())
+
+
+async def presence_watch(
+    camera: Any,
+    flow: Flow,
+    deliver: Callable[[Event], None],
+    *,
+    detect: Callable[[Frame], bool] | None = None,
+    interval_s: float = PRESENCE_INTERVAL_S,
+) -> Coroutine[Any, Any, None] | None:
+    """The watch that wakes the attract screen, or None when the detector cannot load."""
+    from hardware.camera.presence import PresenceDetector
+
+    try:
+        detector = await asyncio.to_thread(PresenceDetector, detect)
+    except BackendUnavailable as exc:
+        logger.warning("the attract screen will not greet anyone: %s", exc)
+        return None
+    return watch_presence(
+        camera.read,
+        detector,
+        watching=lambda: flow.state is State.ATTRACT,
+        deliver=deliver,
+        interval_s=interval_s,
+    )
 
 
 def initial_faults(devices: Devices, cfg: HardwareConfig) -> list[Event]:
@@ -314,6 +342,10 @@ async def run_kiosk(
             background.append(asyncio.ensure_future(status))
         if devices.handset is not None:
             background.append(asyncio.ensure_future(_forward_handset(devices.handset, app.send)))
+        if camera is not None:
+            watch = await presence_watch(camera, flow, app.send)
+            if watch is not None:
+                background.append(asyncio.ensure_future(watch))
         # systemd stops the kiosk with SIGTERM: close the window so that the visit is ended.
         loop.add_signal_handler(signal.SIGTERM, app.stop)
         stack.callback(loop.remove_signal_handler, signal.SIGTERM)

@@ -59,7 +59,7 @@ class VideoView(Widget):  # type: ignore[misc]
             self._picture.texture = texture
             self._layout()
         texture.blit_buffer(
-            np.ascontiguousarray(frame).tobytes(), colorfmt="bgr", bufferfmt="ubyte"
+            np.ascontiguousarray(frame).tobytes(), colorfmt=colorfmt, bufferfmt="ubyte"
         )
         self.canvas.ask_update()
         self.frames_shown += 1

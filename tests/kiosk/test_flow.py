@@ -39,6 +39,7 @@ from kiosk.flow import (
     LoadInformation,
     PrepareStep,
     PresenceDetected,
+    PresenceLost,
     PrintTicket,
     RecordEvent,
     RequestTicket,
@@ -637,6 +638,22 @@ def test_presence_keeps_a_waiting_citizen_in_the_queue(
     out = flow.dispatch(Tick())
     assert flow.state is State.ATTRACT
     assert p.CallCancel(call_id=call_id or "") in sent(out)
+
+
+def test_presence_wakes_the_attract_screen_without_starting_a_visit(
+    make_flow: Callable[..., Flow], clock: Any
+) -> None:
+    flow = make_flow()
+    changes: list[bool] = []
+    flow.subscribe(lambda f: changes.append(f.someone_present))
+    assert flow.dispatch(PresenceDetected()) == []
+    assert flow.someone_present and flow.state is State.ATTRACT
+    assert flow.session.attention_id is None
+    clock.advance(3600)
+    assert flow.dispatch(Tick()) == [] and flow.state is State.ATTRACT
+    assert flow.dispatch(PresenceLost()) == []
+    assert not flow.someone_present and flow.state is State.ATTRACT
+    assert changes == [True, False]  # the screen was told each time
 
 
 def test_no_inactivity_reset_during_a_call(make_flow: Callable[..., Flow], clock: Any) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import cli
-from kiosk.ui.headless import DisplaySettings, kivy_environment
+from kiosk.ui.headless import DisplaySettings, finish_frames_off_screen, kivy_environment
 from kiosk.ui.palette import HIGH_CONTRAST, NORMAL, contrast_ratio, hex_rgba, palette_for
 
 
@@ -43,6 +43,33 @@ def test_headless_uses_sdls_offscreen_driver_and_never_writes_kivys_config(
     assert env["KIVY_HOME"] == str(tmp_path)
     on_a_display = kivy_environment(DisplaySettings())
     assert "SDL_VIDEODRIVER" not in on_a_display
+
+
+class _Window:
+    """What :func:`finish_frames_off_screen` uses of Kivy's window: its flip observers."""
+
+    def __init__(self) -> None:
+        self.on_flip: list[object] = []
+
+    def fbind(self, name: str, callback: object) -> None:
+        getattr(self, name).append(callback)
+
+    def funbind(self, name: str, callback: object) -> None:
+        observers = getattr(self, name)
+        if callback in observers:
+            observers.remove(callback)
+
+
+def test_off_screen_every_frame_is_finished_once_and_on_a_display_none_is() -> None:
+    # A pbuffer's swap flushes nothing: unfinished frames piled up in Mesa (~100 MB/s).
+    window = _Window()
+    offscreen = kivy_environment(DisplaySettings(headless=True))
+    assert finish_frames_off_screen(window, offscreen)
+    assert finish_frames_off_screen(window, offscreen)  # a second app on the same window
+    assert len(window.on_flip) == 1
+    on_a_display = _Window()
+    assert not finish_frames_off_screen(on_a_display, kivy_environment(DisplaySettings()))
+    assert on_a_display.on_flip == []
 
 
 def test_the_density_follows_the_screen_unless_given() -> None:

@@ -85,6 +85,11 @@ async def _signature_pad_and_video() -> None:
         view.show_frame(frame)
         view.show_frame(frame[:, :, ::-1].copy(), "rgb")
         assert view.frames_shown == 2 and view.has_picture
+        # Each frame is read in its own colour format: red stays red, in BGR as in RGB.
+        for shown, fmt in ((frame, "bgr"), (frame[:, :, ::-1].copy(), "rgb")):
+            view.show_frame(shown, fmt)
+            texel = np.frombuffer(view._picture.texture.pixels, np.uint8)[:4]
+            assert tuple(texel[:3]) == (255, 0, 0), (fmt, texel)
         for bad, fmt in (
             (np.zeros((240, 320), np.uint8), "bgr"),
             (np.zeros((240, 320, 4), np.uint8), "bgr"),
