@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,13 @@ from hub.settings import HubSettings
 
 
 def _settings_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, metavar="FILE", help="a TOML settings file")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        default=os.environ.get("CABINA_CONFIG"),
+        help="a TOML settings file (default: $CABINA_CONFIG)",
+    )
     parser.add_argument("--data-dir", type=Path, metavar="DIR", help="where the hub keeps its data")
 
 
