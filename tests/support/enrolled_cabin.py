@@ -8,23 +8,16 @@ hub's address with its pinned certificate, and the configuration.
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from argon2 import PasswordHasher
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from cabina.config import load_settings
-from hub.announce import fingerprint_pem
 from hub.attention_log import AttentionLog
 from hub.db import Database
 from hub.demo_data import SITE_ADDRESS, seed_demo
@@ -34,61 +27,12 @@ from hub.settings import HubSettings
 from provisioning.cabin_config import CabinFiles
 from provisioning.enrolment import EnrolResult, PendingEnrolment, enrol
 from provisioning.pinning import trust_hub
+from support.tls import Certificate, make_certificate
 
 SECRET = "enrolled-cabin-tests-secret-0123456789abcdef"
 TECHNICIAN = ("technician", "technician-demo")
 ALWAYS_OPEN = {"always": True}
 __all__ = ["SITE_ADDRESS", "TlsHub", "enrol_cabin", "make_certificate"]
-
-
-@dataclass(frozen=True)
-class Certificate:
-    """A self-signed certificate and its key, as PEM files."""
-
-    cert: Path
-    key: Path
-
-    @property
-    def pem(self) -> str:
-        """The certificate as PEM text."""
-        return self.cert.read_text(encoding="ascii")
-
-    @property
-    def fingerprint(self) -> str:
-        """Its SHA-256 fingerprint, as the hub announces it."""
-        return fingerprint_pem(self.pem)
-
-
-def make_certificate(folder: Path, name: str) -> Certificate:
-    """A self-signed certificate for 127.0.0.1."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"cabina-{name}")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = folder / f"{name}.crt", folder / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return Certificate(cert_path, key_path)
 
 
 class TlsHub:
