@@ -27,8 +27,6 @@ class EventWriter:
         self._log = log
         self._queue: asyncio.Queue[NewEvent] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     def start(self) -> None:
         """Start the writing task."""
@@ -37,7 +35,6 @@ class EventWriter:
 
     def record(self, event: NewEvent) -> None:
         """Queue ``event`` for writing."""
-        self._idle.clear()
         self._queue.put_nowait(event)
 
     async def flush(self) -> None:
