@@ -3,8 +3,9 @@
 
 VENV := .venv
 PY := $(VENV)/bin/python
+TSC := node_modules/.bin/tsc
 
-.PHONY: install demo test test-fast check bench screenshots clean
+.PHONY: install demo test test-fast check contract-js bench screenshots clean
 
 install:
 	@./scripts/install
@@ -18,10 +19,18 @@ test: install
 test-fast: install
 	$(PY) -m pytest -m "not slow"
 
+# Lint, format, types, the floors between packages, then the console's JavaScript (JSDoc
+# types checked by TypeScript, settings in tsconfig.json).
 check: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(TSC) --project tsconfig.json
+
+# The console's agent_console/static/js/contract.js, rendered from contract/signalling.py.
+contract-js: install
+	$(PY) -m agent_console.contract_js
 
 bench: install
 	$(PY) bench/run.py
@@ -31,4 +40,4 @@ screenshots: install
 	CABINA_CONSOLE_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -m browser tests/console
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

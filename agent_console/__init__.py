@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: The languages the console is translated into; ``static/i18n/<code>.json`` exists for each.
-CONSOLE_LANGUAGES: tuple[str, ...] = ("es", "ca", "eu", "en")
+# The languages the console is translated into; ``static/i18n/<code>.json`` exists for each.
+from contract.languages import CONSOLE_LANGUAGES
+
+__all__ = ["CONSOLE_LANGUAGES", "static_dir"]
 
 
 def static_dir() -> Path:

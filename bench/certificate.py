@@ -84,19 +84,13 @@ def _serve(data_dir: Path, port: int) -> None:
 
     from cabina.config import load_settings
     from hub.app import create_app
-    from hub.padron.runtime import install
     from hub.padron.settings import PadronSettings
-    from hub.routes import padron, verify
     from hub.server import uvicorn_config
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     settings = _settings(data_dir, port)
-    app = create_app(settings)
-    paths = {getattr(route, "path", "") for route in app.routes}
-    for module in (padron, verify):
-        if not any(path.startswith(module.router.prefix) for path in paths):
-            app.include_router(module.router)
-    install(app, load_settings(PadronSettings, None, {"certificates_per_identification": 10}))
+    padron = load_settings(PadronSettings, None, {"certificates_per_identification": 10})
+    app = create_app(settings.model_copy(update={"padron": padron}))
     uvicorn.Server(uvicorn_config(app, settings)).run()
 
 

@@ -24,7 +24,7 @@ TARGETS = {"cold_start_s": 5.0, "touch_to_screen_ms": 100.0}
 def _child(rounds: int) -> None:
     import tempfile
 
-    from kiosk.ui.headless import DisplaySettings, prepare_kivy
+    from kiosk.screens.display import DisplaySettings, prepare_kivy
 
     with tempfile.TemporaryDirectory(prefix="cabina-bench-") as home:
         prepare_kivy(DisplaySettings(headless=True, kivy_home=Path(home)))
@@ -33,7 +33,7 @@ def _child(rounds: int) -> None:
         from kivy.base import EventLoop
         from kivy.core.window import Window
 
-        from kiosk.ui.kit import kiosk_app
+        from kiosk.devtools.kit import kiosk_app
 
         async def main() -> dict[str, object]:
             async with kiosk_app(warm_up=True) as kit:

@@ -6,7 +6,8 @@ session cookie: it accepts each ring at once, answers with its fake camera, show
 video and reads back the capture time the cabin's simulated camera writes into each frame.
 The cabin runs in a process of its own (``media.py cabin …``), built as the kiosk builds its
 side: the shipped camera simulator through ``CameraTrack``, silence for audio, the agent's
-video decoded to RGB, and the encoder of :mod:`kiosk.encoding` (``--encoder aiortc``: aiortc's).
+video decoded to RGB, and the encoder of :mod:`kiosk.effects.encoding` (``--encoder aiortc``:
+aiortc's).
 
 Per scenario (``480p``, ``720p``, and ``chromium_reference``, where the cabin is a 480p test
 picture in a second Chromium, signalled through the same hub), after one warm-up call:
@@ -47,7 +48,7 @@ from websockets.asyncio.client import connect
 
 from hardware.camera import Camera, CameraConfig, open_camera
 from hardware.camera.track import CameraTrack
-from kiosk.encoding import (
+from kiosk.effects.encoding import (
     X264_PRESETS,
     CabinH264Encoder,
     EncoderSettings,
@@ -259,6 +260,7 @@ def _start_hub(data_dir: Path) -> tuple[Any, str, str]:
     from hub.models import Role
     from hub.routes.users import create_user
     from hub.server import BackgroundHub
+    from hub.services import services_of
     from hub.settings import HubSettings
 
     overrides = {"data_dir": data_dir, "secret_key": uuid.uuid4().hex * 2, "cookie_secure": False,
@@ -267,10 +269,11 @@ def _start_hub(data_dir: Path) -> tuple[Any, str, str]:
     app = create_app(settings, password_hasher=PasswordHasher(time_cost=1, memory_cost=8192))
     hub = BackgroundHub(settings, app).start()
     password = uuid.uuid4().hex
+    services = services_of(app)
     create_user(
-        app.state.attention_log, username="bench-admin", display_name="Bench",
-        password_hash=app.state.passwords.hash(password), role=Role.ADMIN,
-        now=app.state.clock(), actor="hub",
+        services.attention_log, username="bench-admin", display_name="Bench",
+        password_hash=services.passwords.hash(password), role=Role.ADMIN,
+        now=services.clock(), actor="hub",
     )  # fmt: skip
     with httpx.Client(base_url=hub.url, timeout=30) as client:
 

@@ -17,7 +17,7 @@ import time
 import cv2
 import numpy as np
 
-from hardware.scanner import SaneTestDevice, ScanMode, ScanOptions, postprocess
+from hardware.scanner import SaneSimulator, ScanMode, ScanOptions, postprocess
 from hardware.scanner.sane_backend import SaneScanner
 
 DPI = 300
@@ -44,7 +44,7 @@ def main() -> None:
 
     options = ScanOptions(mode=ScanMode.COLOR, resolution=DPI)
     scans, ready, sizes = [], [], (0, 0, (0, 0))
-    with SaneTestDevice() as device:
+    with SaneSimulator() as device:
         scanner = SaneScanner(device.device_name)
         try:
             for _ in range(args.runs):

@@ -16,7 +16,7 @@ from cabina import __version__
 
 #: The modules that contribute subcommands, in the order ``cabina --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "cabina.demo",
+    "demo.cli",
     "hub.cli",
     "hub.padron.cli",
     "hardware.cli",

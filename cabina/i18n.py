@@ -16,12 +16,7 @@ from importlib import resources
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-#: Languages a citizen can choose at the cabin, in the order the language screen shows them.
-CITIZEN_LANGUAGES: tuple[str, ...] = ("es", "ca", "ca@valencia", "eu", "gl", "en")
-#: Languages of the agent console.
-CONSOLE_LANGUAGES: tuple[str, ...] = ("es", "ca", "eu", "en")
-#: The language of the message ids.
-SOURCE_LANGUAGE = "en"
+from contract.languages import CITIZEN_LANGUAGES, SOURCE_LANGUAGE
 
 
 class UnknownLanguageError(ValueError):

@@ -101,7 +101,7 @@ def _report(results: list[CheckResult], cfg: HardwareConfig, as_json: bool) -> N
 
 def _test_ticket(cfg: HardwareConfig) -> str:
     """Print a test ticket on the receipt printer; what happened, in one line."""
-    from hardware.printer import Align, Ticket, TicketLine
+    from hardware.receipt_printer import Align, Ticket, TicketLine
 
     if cfg.receipt_printer is None:
         return "Test ticket: no receipt printer configured"

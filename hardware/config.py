@@ -27,18 +27,12 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from hardware.a4_printer import A4Printer, A4PrinterConfig, open_a4_printer
 from hardware.camera import Camera, CameraConfig, open_camera
 from hardware.errors import ConfigurationError, HardwareError
 from hardware.handset import Handset, HandsetConfig, open_handset
 from hardware.health import DeviceHealth
-from hardware.printer import (
-    A4Printer,
-    A4PrinterConfig,
-    ReceiptPrinter,
-    ReceiptPrinterConfig,
-    open_a4_printer,
-    open_receipt_printer,
-)
+from hardware.receipt_printer import ReceiptPrinter, ReceiptPrinterConfig, open_receipt_printer
 from hardware.scanner import Scanner, ScannerConfig, open_scanner
 
 logger = logging.getLogger(__name__)

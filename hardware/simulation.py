@@ -20,11 +20,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from hardware.a4_printer import simulator as a4_simulator
 from hardware.config import DEVICE_NAMES, HardwareConfig
 from hardware.errors import ConfigurationError, DeviceIOError, HardwareError
 from hardware.health import PaperLevel
-from hardware.printer import ipp_simulator
-from hardware.printer import simulator as receipt_simulator
+from hardware.receipt_printer import simulator as receipt_simulator
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class SimulatedHardware:
         wanted = set(devices)
         self.failures: dict[str, HardwareError] = {}
         self.receipt_printer: receipt_simulator.SimulatorHandle | None = None
-        self.a4_printer: ipp_simulator.IppSimulatorHandle | None = None
+        self.a4_printer: a4_simulator.IppSimulatorHandle | None = None
         overrides: dict[str, dict[str, Any] | None] = {
             name: None for name in DEVICE_NAMES if name not in wanted
         }
@@ -141,7 +141,7 @@ class SimulatedHardware:
         if fault == "missing":
             return None
         try:
-            handle = ipp_simulator.start_background(spool_dir)
+            handle = a4_simulator.start_background(spool_dir)
         except HardwareError as exc:
             logger.warning("The A4 printer simulator did not start: %s", exc)
             self.failures["a4_printer"] = exc

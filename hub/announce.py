@@ -9,75 +9,39 @@ records a cabin reads before it trusts anything::
     api=/api/hub                              where the hub says who it is
 
 A cabin compares ``fp`` with the certificate the hub actually presents and pins it; without
-TLS (a demo) ``fp`` is empty. :func:`build_router` gives a router whose lifespan announces for
-as long as the hub runs; a network without multicast only costs a warning.
+TLS (a demo) ``fp`` is empty. A :class:`HubAnnouncer` announces for as long as the hub runs (it
+is one of the hub's services, :mod:`hub.services`); a network without multicast only costs a
+warning.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
 import socket
-import ssl
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, FastAPI
-
 from cabina import __version__
+from contract.discovery import (
+    IDENTITY_PATH,
+    SERVICE_TYPE,
+    TXT_API,
+    TXT_FINGERPRINT,
+    TXT_URL,
+    TXT_VERSION,
+    fingerprint_pem,
+)
 from hub.settings import HubSettings
 
 logger = logging.getLogger(__name__)
 
-SERVICE_TYPE = "_cabina._tcp.local."
-#: The path of the identity endpoint, announced in ``api``.
-IDENTITY_PATH = "/api/hub"
-_FINGERPRINT_PREFIX = "sha256:"
-
 
 class AnnounceError(Exception):
     """The hub cannot be announced: a bad URL or certificate; the message says which."""
-
-
-def fingerprint_der(der: bytes) -> str:
-    """The fingerprint of a DER certificate: ``sha256:`` and 64 lowercase hex digits."""
-    return _FINGERPRINT_PREFIX + hashlib.sha256(der).hexdigest()
-
-
-def fingerprint_pem(pem: str) -> str:
-    """The fingerprint of the first certificate in PEM text."""
-    try:
-        der = ssl.PEM_cert_to_DER_cert(_first_certificate(pem))
-    except ValueError as exc:
-        raise AnnounceError(f"Expected a PEM certificate, but could not read one: {exc}") from exc
-    return fingerprint_der(der)
-
-
-def _first_certificate(pem: str) -> str:
-    begin = pem.find("-----BEGIN CERTIFICATE-----")
-    end_marker = "-----END CERTIFICATE-----"
-    end = pem.find(end_marker, begin)
-    if begin < 0 or end < 0:
-        raise ValueError("no BEGIN/END CERTIFICATE block")
-    return pem[begin : end + len(end_marker)] + "\n"
-
-
-def normalise_fingerprint(text: str) -> str:
-    """A fingerprint as people copy it (``SHA256:AB:CD…``, bare hex), as ``sha256:<hex>``."""
-    value = text.strip().lower()
-    if value.startswith("sha256 fingerprint="):  # as ``openssl x509 -fingerprint`` prints it
-        value = value.partition("=")[2]
-    value = value.removeprefix(_FINGERPRINT_PREFIX).removeprefix("sha256=").replace(":", "")
-    if len(value) != 64 or any(char not in "0123456789abcdef" for char in value):
-        raise ValueError(
-            f"Expected a SHA-256 fingerprint of 64 hex digits (sha256:…), but got {text!r}"
-        )
-    return _FINGERPRINT_PREFIX + value
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +57,10 @@ class Announcement:
     def properties(self) -> dict[str, str]:
         """The TXT records."""
         return {
-            "url": self.url,
-            "fp": self.fingerprint or "",
-            "v": self.version,
-            "api": IDENTITY_PATH,
+            TXT_URL: self.url,
+            TXT_FINGERPRINT: self.fingerprint or "",
+            TXT_VERSION: self.version,
+            TXT_API: IDENTITY_PATH,
         }
 
 
@@ -147,6 +111,8 @@ def announcement_for(
             fingerprint = fingerprint_pem(certificate.read_text(encoding="ascii"))
         except (OSError, UnicodeDecodeError) as exc:
             raise AnnounceError(f"Cannot read the hub's certificate {certificate}: {exc}") from exc
+        except ValueError as exc:
+            raise AnnounceError(f"{certificate}: {exc}") from exc
     elif scheme == "https":
         logger.warning("announcing %s without a certificate fingerprint: cabins cannot pin it", url)
     instance = name or f"Cabina hub {socket.gethostname()}"
@@ -206,31 +172,3 @@ class HubAnnouncer:
         finally:
             await self._zeroconf.async_close()
             self._zeroconf = None
-
-
-def build_router(
-    settings: HubSettings,
-    *,
-    certificate: Path | None = None,
-    name: str | None = None,
-    interfaces: Sequence[str] | None = None,
-) -> APIRouter:
-    """A router without routes whose lifespan announces the hub while it runs."""
-    announcement = announcement_for(settings, certificate=certificate, name=name)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        announcer = HubAnnouncer(announcement, interfaces=interfaces)
-        try:
-            await announcer.start()
-        except Exception as exc:  # no multicast here: cabins are then given the URL by hand
-            logger.warning("cannot announce the hub on the local network: %s", exc)
-            yield
-            return
-        app.state.announcer = announcer
-        try:
-            yield
-        finally:
-            await announcer.stop()
-
-    return APIRouter(lifespan=lifespan)

@@ -1,12 +1,16 @@
 """The hub's web application: ``create_app(settings)`` builds it, with nothing global.
 
-Everything the routes need lives on ``app.state``: ``settings``, ``database``, ``clock``,
-``attention_log``, ``passwords`` and ``login_limiter``. Migrations run at start-up.
+Its services (settings, database, clock, attention log, switchboard…) are built once, up front,
+into a :class:`hub.services.HubServices` that routes receive through :mod:`hub.deps`; each
+route module's ``build_router()`` is included here. At start-up migrations run, then the
+services' background work starts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,34 +21,57 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from cabina import __version__
-from hub import announce, live
-from hub.attention_log import AttentionLog
+from cabina.sdnotify import Notifier, feed_watchdog, watchdog_interval
+from contract.clock import Clock, utc_now
+from hub import signalling
+from hub.announce import HubAnnouncer
 from hub.db import Database
-from hub.events import Clock, utc_now
-from hub.padron.runtime import install as install_padron
+from hub.enrolment import routes as enrolment
+from hub.fleet import routes as fleet
+from hub.padron.otp import SmsSender
+from hub.padron.source import PadronSource
 from hub.routes import (
     attentions,
     auth,
+    cabin_api,
     cabins,
     catalog,
     citizens,
     console,
     documents,
-    enrolment,
-    fleet,
     padron,
     sites,
     supervisor,
     users,
     verify,
 )
-from hub.security import LoginRateLimiter, Passwords
+from hub.services import attach, build_services
 from hub.settings import HubSettings
 
 logger = logging.getLogger(__name__)
 
 #: The largest HTTP request body the hub reads; a route may set its own ``max_body_size``.
 MAX_BODY_BYTES = 1024 * 1024
+
+#: Route modules in the order their routers are included.
+_ROUTES = (
+    auth,
+    users,
+    sites,
+    cabins,
+    attentions,
+    catalog,
+    citizens,
+    supervisor,
+    padron,
+    verify,
+    documents,
+    console,
+    cabin_api,
+    enrolment,
+    fleet,
+    signalling,
+)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -62,16 +89,45 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": errors, "message": message})
 
 
+@asynccontextmanager
+async def _serving_under_systemd() -> AsyncIterator[None]:
+    """Under systemd (Type=notify) the hub says when it serves, and keeps its watchdog fed."""
+    notifier = Notifier.from_environ()
+    watchdog = asyncio.create_task(feed_watchdog(notifier, watchdog_interval(pid=os.getpid())))
+    notifier.ready("serving")
+    try:
+        yield
+    finally:
+        notifier.stopping()
+        watchdog.cancel()
+        await asyncio.gather(watchdog, return_exceptions=True)
+
+
 def create_app(
     settings: HubSettings,
     *,
     database: Database | None = None,
     clock: Clock = utc_now,
     password_hasher: PasswordHasher | None = None,
+    padron_source: PadronSource | None = None,
+    sms_sender: SmsSender | None = None,
+    announcer: HubAnnouncer | None = None,
 ) -> FastAPI:
-    """The hub application; a ``database`` passed in is left open when the app stops."""
-    owns_database = database is None
-    db = database if database is not None else Database.from_settings(settings)
+    """The hub application; a ``database`` passed in is left open when the app stops.
+
+    ``padron_source`` and ``sms_sender`` replace the padrón's configured ones, and
+    ``announcer`` the announcement ``settings.announce`` asks for.
+    """
+    services = build_services(
+        settings,
+        database=database,
+        clock=clock,
+        password_hasher=password_hasher,
+        padron_source=padron_source,
+        sms_sender=sms_sender,
+        announcer=announcer,
+    )
+    db = services.database
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,9 +135,10 @@ def create_app(
         await run_in_threadpool(db.upgrade)
         logger.info("hub ready on %r", db)
         try:
-            yield
+            async with services.running(), _serving_under_systemd():
+                yield
         finally:
-            if owns_database:
+            if database is None:
                 db.dispose()
 
     app = FastAPI(
@@ -91,32 +148,8 @@ def create_app(
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
     )
-    app.state.settings = settings
-    app.state.database = db
-    app.state.clock = clock
-    app.state.attention_log = AttentionLog(db, clock=clock)
-    app.state.passwords = Passwords(password_hasher)
-    app.state.login_limiter = LoginRateLimiter(clock=clock)
+    attach(app, services)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (
-        auth,
-        users,
-        sites,
-        cabins,
-        attentions,
-        catalog,
-        citizens,
-        supervisor,
-        padron,
-        verify,
-    ):
-        app.include_router(module.router)
-    app.include_router(documents.build_router(settings))
-    app.include_router(console.build_router())
-    app.include_router(enrolment.build_router())
-    app.include_router(fleet.build_router())  # its lifespan runs the remote-action dispatcher
-    if settings.announce:
-        app.include_router(announce.build_router(settings, certificate=settings.tls_certificate))
-    install_padron(app, settings.padron)
-    live.install(app, settings, db, app.state.attention_log, clock)
+    for module in _ROUTES:
+        app.include_router(module.build_router())
     return app

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract.clock import Clock, utc_now
+from contract.events import NewEvent, canonical_json, format_instant, parse_actor
 from hub.db import Database
-from hub.events import Clock, NewEvent, canonical_json, format_instant, parse_actor, utc_now
 from hub.models import Attention, LogEntry, LogHead
 from hub.projection import refresh_attention
 

@@ -1,23 +1,53 @@
-"""The hub's commands: ``cabina hub``, ``cabina user add``, ``cabina db``, ``cabina audit``."""
+"""The hub's commands: ``cabina hub``, ``cabina user add``, ``cabina db``, ``cabina audit``.
+
+``cabina`` builds its parser on a cabin too, where the hub's libraries (FastAPI, SQLAlchemy,
+uvicorn …) are not installed: this module imports them only inside the commands, and a
+command run without them says which install it needs (:func:`needs_hub`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cabina.cli import CommandError
 from cabina.config import SettingsError, load_settings
-from hub.attention_log import AttentionLog
-from hub.db import Database, DatabaseError
-from hub.events import utc_now
-from hub.models import Role
-from hub.security import Passwords, check_password
+from contract.clock import utc_now
+from hub.roles import Role
 from hub.settings import HubSettings
+
+if TYPE_CHECKING:
+    from hub.db import Database
+
+#: The libraries a hub command needs that a cabin's install does not have.
+HUB_LIBRARIES = frozenset(
+    {"fastapi", "starlette", "sqlalchemy", "alembic", "psycopg", "redis", "uvicorn", "argon2"}
+)
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def needs_hub(command: Command) -> Command:
+    """``command``, answering a missing hub library with the install that brings it."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except ModuleNotFoundError as exc:
+            name = (exc.name or "").partition(".")[0]
+            if name not in HUB_LIBRARIES:
+                raise
+            raise CommandError(f"{name} is not installed here: pip install 'cabina[hub]'") from exc
+
+    return run
 
 
 def _settings_options(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +69,8 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> HubSettings:
 
 
 def _database(settings: HubSettings, *, upgrade: bool) -> Database:
+    from hub.db import Database, DatabaseError
+
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # Alembic narrates every migration at INFO; a person running a command wants the result.
         logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -72,6 +104,8 @@ def _run_hub(args: argparse.Namespace) -> int:
 
 
 def _read_password(args: argparse.Namespace) -> str:
+    from hub.security import check_password
+
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -86,7 +120,9 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _user_add(args: argparse.Namespace) -> int:
+    from hub.attention_log import AttentionLog
     from hub.routes.users import create_user
+    from hub.security import Passwords
 
     username = args.username.lower()
     settings = _settings(args)
@@ -121,7 +157,9 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_seed_demo(args: argparse.Namespace) -> int:
+    from hub.attention_log import AttentionLog
     from hub.demo_data import seed_demo
+    from hub.security import Passwords
 
     database = _database(_settings(args), upgrade=True)
     try:
@@ -135,6 +173,8 @@ def _db_seed_demo(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    from hub.attention_log import AttentionLog
+
     database = _database(_settings(args), upgrade=False)
     try:
         report = AttentionLog(database).verify()
@@ -155,7 +195,7 @@ def register(subparsers: Any) -> None:
     _settings_options(hub)
     hub.add_argument("--host", help="address to listen on")
     hub.add_argument("--port", type=int, help="port to listen on")
-    hub.set_defaults(func=_run_hub, log_level=logging.INFO)
+    hub.set_defaults(func=needs_hub(_run_hub), log_level=logging.INFO)
 
     user = subparsers.add_parser("user", help="manage staff accounts")
     user_actions = user.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -170,19 +210,19 @@ def register(subparsers: Any) -> None:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    add.set_defaults(func=_user_add)
+    add.set_defaults(func=needs_hub(_user_add))
 
     db = subparsers.add_parser("db", help="the hub's database")
     db_actions = db.add_subparsers(dest="action", metavar="ACTION", required=True)
     upgrade = db_actions.add_parser("upgrade", help="create or migrate the tables")
     _settings_options(upgrade)
-    upgrade.set_defaults(func=_db_upgrade)
+    upgrade.set_defaults(func=needs_hub(_db_upgrade))
     seed = db_actions.add_parser("seed-demo", help="add the demo office, staff and cabin")
     _settings_options(seed)
-    seed.set_defaults(func=_db_seed_demo)
+    seed.set_defaults(func=needs_hub(_db_seed_demo))
 
     audit = subparsers.add_parser("audit", help="the attention and audit log")
     audit_actions = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
     verify = audit_actions.add_parser("verify", help="check the log's hash chain")
     _settings_options(verify)
-    verify.set_defaults(func=_audit_verify)
+    verify.set_defaults(func=needs_hub(_audit_verify))

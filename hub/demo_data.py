@@ -15,8 +15,8 @@ from uuid import uuid4
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract.events import EventKind, NewEvent
 from hub.attention_log import AttentionLog
-from hub.events import EventKind, NewEvent
 from hub.models import (
     Cabin,
     CabinCredential,

@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the database session, the log, the clock, and who is calling.
+"""FastAPI dependencies: each of the hub's services, a database session, and who is calling.
+
+Every service is a field of the app's :class:`hub.services.HubServices`; each has one
+dependency here (``SettingsDep``, ``LogDep``, ``SwitchboardDep``…), so that no route reads the
+app's state.
 
 A person is identified by the ``cabina_session`` cookie or an ``Authorization: Bearer`` token;
 a cabin by its own bearer token. Any failure to identify is 401; a known person without the
@@ -13,62 +17,112 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
+from contract.clock import Clock
 from hub.attention_log import AttentionLog
 from hub.db import Database
-from hub.events import Clock
+from hub.directory import DatabaseDirectory
+from hub.documents import DocumentStore
+from hub.fleet.service import ActionDispatcher, FleetBoard, board_of
 from hub.models import Cabin, Role, User
-from hub.security import LoginRateLimiter, Passwords, has_role, resolve_cabin_token, resolve_session
+from hub.padron.service import Padron
+from hub.ratelimit import RateLimiter
+from hub.security import Passwords, has_role, resolve_cabin_token, resolve_session
+from hub.services import HubServices, services_of
 from hub.settings import HubSettings
+from hub.switchboard import Switchboard
 
 #: The cookie that carries a browser's session token.
 SESSION_COOKIE = "cabina_session"
 
 
-def get_settings(request: Request) -> HubSettings:
+def get_services(connection: HTTPConnection) -> HubServices:
+    """The hub's services, for a request or a WebSocket."""
+    return services_of(connection.app)
+
+
+ServicesDep = Annotated[HubServices, Depends(get_services)]
+
+
+def get_settings(services: ServicesDep) -> HubSettings:
     """The hub's settings."""
-    settings: HubSettings = request.app.state.settings
-    return settings
+    return services.settings
 
 
-def get_database(request: Request) -> Database:
+def get_database(services: ServicesDep) -> Database:
     """The hub's database."""
-    database: Database = request.app.state.database
-    return database
+    return services.database
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
     """A session for reading in this request.
 
     Routes write in a separate ``database.write_transaction()`` (or ``log.writing()``): on
     SQLite a transaction that has read cannot start writing once another has committed.
     """
-    with get_database(request).session() as session:
+    with database.session() as session:
         yield session
 
 
-def get_log(request: Request) -> AttentionLog:
+def get_log(services: ServicesDep) -> AttentionLog:
     """The attention log."""
-    log: AttentionLog = request.app.state.attention_log
-    return log
+    return services.attention_log
 
 
-def get_clock(request: Request) -> Clock:
+def get_clock(services: ServicesDep) -> Clock:
     """The hub's clock."""
-    clock: Clock = request.app.state.clock
-    return clock
+    return services.clock
 
 
-def get_passwords(request: Request) -> Passwords:
+def get_passwords(services: ServicesDep) -> Passwords:
     """The password hasher."""
-    passwords: Passwords = request.app.state.passwords
-    return passwords
+    return services.passwords
 
 
-def get_login_limiter(request: Request) -> LoginRateLimiter:
-    """The failed-login counter."""
-    limiter: LoginRateLimiter = request.app.state.login_limiter
-    return limiter
+def get_login_limiter(services: ServicesDep) -> RateLimiter:
+    """The failed sign-in counter."""
+    return services.login_limiter
+
+
+def get_enrolment_limiter(services: ServicesDep) -> RateLimiter:
+    """The counter of cabins asking for an enrolment code."""
+    return services.enrolment_limiter
+
+
+def get_enrolment_code_limiter(services: ServicesDep) -> RateLimiter:
+    """The counter of wrong enrolment codes."""
+    return services.enrolment_code_limiter
+
+
+def get_directory(services: ServicesDep) -> DatabaseDirectory:
+    """Who is behind a WebSocket credential."""
+    return services.directory
+
+
+def get_switchboard(services: ServicesDep) -> Switchboard:
+    """The switchboard: connected cabins and agents, and live calls."""
+    return services.switchboard
+
+
+def get_board(services: ServicesDep) -> FleetBoard:
+    """The switchboard, as the fleet asks it about connected cabins."""
+    return board_of(services.switchboard)
+
+
+def get_documents(services: ServicesDep) -> DocumentStore:
+    """The documents of live and recently ended calls."""
+    return services.documents
+
+
+def get_fleet_dispatcher(services: ServicesDep) -> ActionDispatcher:
+    """What sends queued remote actions to connected cabins."""
+    return services.fleet_dispatcher
+
+
+def get_padron(services: ServicesDep) -> Padron:
+    """The padrón service."""
+    return services.padron
 
 
 SettingsDep = Annotated[HubSettings, Depends(get_settings)]
@@ -77,7 +131,15 @@ SessionDep = Annotated[Session, Depends(get_session)]
 LogDep = Annotated[AttentionLog, Depends(get_log)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
-LimiterDep = Annotated[LoginRateLimiter, Depends(get_login_limiter)]
+LoginLimiterDep = Annotated[RateLimiter, Depends(get_login_limiter)]
+EnrolmentLimiterDep = Annotated[RateLimiter, Depends(get_enrolment_limiter)]
+EnrolmentCodeLimiterDep = Annotated[RateLimiter, Depends(get_enrolment_code_limiter)]
+DirectoryDep = Annotated[DatabaseDirectory, Depends(get_directory)]
+SwitchboardDep = Annotated[Switchboard, Depends(get_switchboard)]
+BoardDep = Annotated[FleetBoard, Depends(get_board)]
+DocumentsDep = Annotated[DocumentStore, Depends(get_documents)]
+DispatcherDep = Annotated[ActionDispatcher, Depends(get_fleet_dispatcher)]
+PadronDep = Annotated[Padron, Depends(get_padron)]
 
 
 def _unauthorized(detail: str) -> HTTPException:

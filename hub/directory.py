@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import datetime
 
+from contract.clock import Clock
 from hub.db import Database
 from hub.models import Cabin, CabinStatus, Role, Site, User
 from hub.schedule import OpeningHours
@@ -16,7 +15,7 @@ from hub.switchboard import AgentInfo, CabinInfo
 class DatabaseDirectory:
     """Looks credentials up in the hub's database, off the event loop."""
 
-    def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(self, database: Database, clock: Clock) -> None:
         self._db = database
         self._clock = clock
 

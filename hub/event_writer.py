@@ -11,8 +11,8 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from contract.events import NewEvent
 from hub.attention_log import AttentionLog, LogError
-from hub.events import NewEvent
 
 logger = logging.getLogger(__name__)
 

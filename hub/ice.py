@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 
-from hub.protocol import IceServer
+from contract.signalling import IceServer
 from hub.settings import HubSettings
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.events import EventKind, parse_actor
+from contract.events import EventKind, parse_actor
 from hub.models import Attention, Cabin, LogEntry, User
 
 

@@ -1,4 +1,4 @@
-"""Passwords, sessions, cabin credentials and login rate limiting.
+"""Passwords, sessions and cabin credentials.
 
 Passwords are argon2 hashes (rehashed on login when the parameters change); session tokens and
 cabin tokens are random, handed out once, and stored only as SHA-256 digests, so a copy of the
@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -19,7 +18,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hub.events import Clock, utc_now
 from hub.models import ApiToken, Cabin, CabinCredential, CabinStatus, TokenKind, User
 from hub.models import Role as Role
 
@@ -27,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
+#: Failed sign-ins allowed per username and address in :data:`LOGIN_WINDOW`.
+MAX_LOGIN_FAILURES = 5
+LOGIN_WINDOW = timedelta(minutes=15)
 
 
 def new_token() -> str:
@@ -178,74 +179,3 @@ def revoke_cabin_credentials(session: Session, cabin_id: int, *, now: datetime) 
         .values(revoked_at=now)
     )
     return int(getattr(result, "rowcount", 0))
-
-
-class RateLimited(Exception):
-    """Too many failed logins for this username from this address."""
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"Too many failed sign-ins; try again in {retry_after_s} s")
-        self.retry_after_s = retry_after_s
-
-
-class LoginRateLimiter:
-    """Counts failed logins per (username, client address) in a sliding window, in memory.
-
-    Each hub replica counts on its own: behind a load balancer an attacker gets at most
-    ``max_failures`` tries per replica per window.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_failures: int = 5,
-        window: timedelta = timedelta(minutes=15),
-        clock: Clock = utc_now,
-        max_keys: int = 10_000,
-    ) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self.clock = clock
-        self.max_keys = max_keys
-        self._failures: dict[tuple[str, str], deque[datetime]] = {}
-
-    def _recent(self, key: tuple[str, str], now: datetime) -> deque[datetime]:
-        failures = self._failures.get(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def check(self, username: str, client: str) -> None:
-        """Raise :class:`RateLimited` if this pair has used up its attempts."""
-        now = self.clock()
-        key = (username.lower(), client)
-        failures = self._recent(key, now)
-        if not failures:
-            self._failures.pop(key, None)
-        if len(failures) >= self.max_failures:
-            wait = failures[0] + self.window - now
-            raise RateLimited(max(1, int(wait.total_seconds() + 0.999)))
-
-    def failed(self, username: str, client: str) -> None:
-        """Count a failed attempt."""
-        now = self.clock()
-        key = (username.lower(), client)
-        failures = self._failures.get(key)
-        if failures is None:
-            if len(self._failures) >= self.max_keys:
-                self._prune(now)
-            failures = self._failures[key] = deque()
-        self._recent(key, now).append(now)
-
-    def succeeded(self, username: str, client: str) -> None:
-        """Forget the failures of a pair that has just signed in."""
-        self._failures.pop((username.lower(), client), None)
-
-    def _prune(self, now: datetime) -> None:
-        for key in list(self._failures):
-            if not self._recent(key, now):
-                del self._failures[key]
-        while len(self._failures) >= self.max_keys:
-            # Still full of live entries: forget the oldest pair rather than grow without end.
-            oldest = min(self._failures, key=lambda k: self._failures[k][-1])
-            del self._failures[oldest]

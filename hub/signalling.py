@@ -2,11 +2,11 @@
 
 Each connection is authenticated before it is accepted into the switchboard: a cabin by its
 bearer credential, an agent by the console's session cookie or a bearer token. Every frame is
-parsed by :mod:`hub.protocol`; anything wrong gets an ``error`` message and the connection
+parsed by :mod:`contract.signalling`; anything wrong gets an ``error`` message and the connection
 stays open, except an oversized frame (closed with 1009) and a silent peer (4408).
 
-Close codes: 4401 bad or missing credentials, 4403 wrong role or revoked, 4408 no heartbeat,
-4409 replaced by a newer connection of the same cabin or agent, 1009 frame too large.
+The close codes are :class:`contract.signalling.CloseCode`'s, each explained in
+``docs/signalling.md``.
 """
 
 from __future__ import annotations
@@ -16,32 +16,22 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from hub import protocol as p
+from contract import signalling as p
+from contract.clock import Clock
+from hub.deps import ClockDep, DirectoryDep, SettingsDep, SwitchboardDep
 from hub.ice import ice_servers
 from hub.routing import AgentState
 from hub.settings import HubSettings
-from hub.switchboard import AgentInfo, CabinInfo, Switchboard
 
 logger = logging.getLogger(__name__)
 
 #: Messages waiting to be written to one slow peer before the hub gives up on it.
 _SEND_QUEUE = 256
-
-
-class Directory(Protocol):
-    """Who is behind a credential, looked up in the hub's database."""
-
-    async def cabin_for_token(self, token: str) -> CabinInfo | None:
-        """The active cabin whose credential is ``token``."""
-
-    async def agent_for_token(self, token: str) -> AgentInfo | None:
-        """The active agent whose session or API token is ``token``."""
 
 
 class WebSocketPeer:
@@ -62,7 +52,7 @@ class WebSocketPeer:
             self._queue.put_nowait(p.dump(message))
         except asyncio.QueueFull:
             logger.warning("%s cannot keep up with its messages: disconnecting", self.identity)
-            await self.close(1013, "too many pending messages")
+            await self.close(p.CloseCode.TRY_AGAIN_LATER, "too many pending messages")
 
     async def close(self, code: int, reason: str) -> None:
         """Close the connection with ``code`` (idempotent)."""
@@ -112,7 +102,7 @@ async def _serve(
         try:
             frame = await asyncio.wait_for(websocket.receive(), silence)
         except TimeoutError:
-            await peer.close(4408, "no heartbeat")
+            await peer.close(p.CloseCode.NO_HEARTBEAT, "no heartbeat")
             return
         if frame["type"] == "websocket.disconnect":
             return
@@ -129,42 +119,50 @@ async def _serve(
             await peer.send(p.Error(code=exc.code, message=exc.message, ref=exc.ref))
             if exc.code == "too_large":
                 await peer.drain()
-                await peer.close(1009, "message too large")
+                await peer.close(p.CloseCode.MESSAGE_TOO_LARGE, "message too large")
                 return
 
 
-def build_router(
+def _welcome(
     settings: HubSettings,
-    switchboard_of: Callable[[], Switchboard],
-    directory: Directory,
-    *,
-    wall: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> APIRouter:
-    """The router with both WebSocket endpoints; the switchboard exists once the app runs."""
+    clock: Clock,
+    role: Literal["cabin", "agent"],
+    me: p.Party,
+    **extra: Any,
+) -> p.Welcome:
+    return p.Welcome(
+        role=role,
+        me=me,
+        ice_servers=ice_servers(settings, f"{role}:{me.id}", time.time()),
+        heartbeat_interval_s=settings.heartbeat_interval_s,
+        server_time=clock(),
+        **extra,
+    )
+
+
+def build_router() -> APIRouter:
+    """The router with both WebSocket endpoints."""
     router = APIRouter()
 
-    def welcome(role: Literal["cabin", "agent"], me: p.Party, **extra: Any) -> p.Welcome:
-        return p.Welcome(
-            role=role,
-            me=me,
-            ice_servers=ice_servers(settings, f"{role}:{me.id}", time.time()),
-            heartbeat_interval_s=settings.heartbeat_interval_s,
-            server_time=wall(),
-            **extra,
-        )
-
     @router.websocket("/ws/cabin")
-    async def cabin_socket(websocket: WebSocket) -> None:
-        switchboard = switchboard_of()
+    async def cabin_socket(
+        websocket: WebSocket,
+        settings: SettingsDep,
+        clock: ClockDep,
+        switchboard: SwitchboardDep,
+        directory: DirectoryDep,
+    ) -> None:
         await websocket.accept()
         token = _bearer(websocket)
         cabin = await directory.cabin_for_token(token) if token else None
         if cabin is None:
-            await websocket.close(4401, "expected a valid cabin credential")
+            await websocket.close(p.CloseCode.UNAUTHORIZED, "expected a valid cabin credential")
             return
         peer = WebSocketPeer(websocket, f"cabin:{cabin.id}")
         await peer.send(
-            welcome(
+            _welcome(
+                settings,
+                clock,
                 "cabin",
                 p.Party(id=cabin.id, name=cabin.name),
                 site=p.Party(id=cabin.site_id, name=cabin.site_name),
@@ -182,22 +180,29 @@ def build_router(
         finally:
             await switchboard.cabin_disconnected(cabin.id, peer)
             await peer.drain()
-            await peer.close(1000, "bye")
+            await peer.close(p.CloseCode.NORMAL, "bye")
 
     @router.websocket("/ws/agent")
-    async def agent_socket(websocket: WebSocket) -> None:
-        switchboard = switchboard_of()
+    async def agent_socket(
+        websocket: WebSocket,
+        settings: SettingsDep,
+        clock: ClockDep,
+        switchboard: SwitchboardDep,
+        directory: DirectoryDep,
+    ) -> None:
         await websocket.accept()
         token = _bearer(websocket) or websocket.cookies.get("cabina_session")
         agent = await directory.agent_for_token(token) if token else None
         if agent is None:
-            await websocket.close(4401, "expected a signed-in agent")
+            await websocket.close(p.CloseCode.UNAUTHORIZED, "expected a signed-in agent")
             return
         peer = WebSocketPeer(websocket, f"agent:{agent.id}")
         # A console that reconnects finds its state; a new one arrives away.
         state = switchboard.agent_state(agent.id)
         await peer.send(
-            welcome(
+            _welcome(
+                settings,
+                clock,
                 "agent",
                 p.Party(id=agent.id, name=agent.name),
                 state=(AgentState.AWAY if state is AgentState.OFFLINE else state).value,
@@ -217,6 +222,6 @@ def build_router(
         finally:
             await switchboard.agent_disconnected(agent.id, peer)
             await peer.drain()
-            await peer.close(1000, "bye")
+            await peer.close(p.CloseCode.NORMAL, "bye")
 
     return router

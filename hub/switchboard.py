@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from hub import protocol as p
-from hub.events import EventKind, NewEvent
+from contract import signalling as p
+from contract.clock import Clock
+from contract.events import EventKind, NewEvent
 from hub.routing import (
     Action,
     AgentState,
@@ -119,7 +120,7 @@ class Switchboard:
         events: EventSink,
         *,
         monotonic: Callable[[], float],
-        wall: Callable[[], datetime],
+        wall: Clock,
         reconnect_grace_s: float = 15.0,
     ) -> None:
         self.router = Router(config)
@@ -168,6 +169,13 @@ class Switchboard:
 
     def _rearm(self) -> None:
         self._wake.set()
+
+    async def set_site_limits(self, limits: Mapping[str, int | None]) -> None:
+        """Cap (or, with ``None``, uncap) the concurrent calls of each site in ``limits``."""
+        for site_id, max_calls in limits.items():
+            await self._perform(
+                self.router.set_site_limit(site_id, max_calls, now=self._monotonic())
+            )
 
     # --- connections ----------------------------------------------------------------------
 
@@ -225,7 +233,7 @@ class Switchboard:
             if old.grace is not None:
                 old.grace.cancel()
             if old.peer is not peer:
-                await old.peer.close(4409, "replaced by a newer connection")
+                await old.peer.close(p.CloseCode.REPLACED, "replaced by a newer connection")
         self._cabins[info.id] = _Member(peer=peer, info=info)
 
     async def cabin_disconnected(self, cabin_id: str, peer: Peer) -> None:
@@ -261,7 +269,7 @@ class Switchboard:
             if old.grace is not None:
                 old.grace.cancel()
             if old.peer is not peer:
-                await old.peer.close(4409, "replaced by a newer connection")
+                await old.peer.close(p.CloseCode.REPLACED, "replaced by a newer connection")
         self._agents[info.id] = _Member(peer=peer, info=info)
         skills = Skills(languages=info.languages, services=info.services)
         await self._perform(

@@ -89,8 +89,9 @@ if [ "$NO_DEPS" -eq 1 ]; then
     in_root /opt/cabina/venv/bin/pip install --no-index --no-deps --no-compile "$WHEEL_IN_ROOT"
 else
     cp "$WHEELHOUSE"/*.whl "$ROOTFS/opt/cabina/wheels/"
+    # The cabin's extra: the kiosk, its devices and the technician's tools, not the hub's stack.
     in_root /opt/cabina/venv/bin/pip install --no-index --find-links /opt/cabina/wheels \
-        "$WHEEL_IN_ROOT"
+        "${WHEEL_IN_ROOT}[cabin]"
 fi
 rm -rf "$ROOTFS/opt/cabina/wheels"
 ln -sf /opt/cabina/venv/bin/cabina "$ROOTFS/usr/local/bin/cabina"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cabina.cli import CommandError
-from cabina.i18n import CITIZEN_LANGUAGES
+from contract.languages import CITIZEN_LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +94,8 @@ def display_for(
     fullscreen: bool,
     kivy_home: Path | None,
 ) -> Any:
-    """The :class:`kiosk.ui.headless.DisplaySettings` for these options."""
-    from kiosk.ui.headless import LANDSCAPE, PORTRAIT, DisplaySettings
+    """The :class:`kiosk.screens.display.DisplaySettings` for these options."""
+    from kiosk.screens.display import LANDSCAPE, PORTRAIT, DisplaySettings
 
     chosen = size or (PORTRAIT if orientation == "portrait" else LANDSCAPE)
     scale = density if density is not None else round(min(chosen) / 1080, 3)
@@ -115,7 +115,8 @@ def run_kiosk_command(args: argparse.Namespace) -> int:
     """``cabina kiosk``."""
     from cabina.config import SettingsError, load_settings
     from hardware.errors import HardwareError
-    from kiosk.settings import CredentialError, KioskSettings
+    from kiosk.settings import KioskSettings
+    from provisioning.credential import CredentialError
 
     if args.handset_socket is not None and not args.simulate:
         raise CommandError("Expected --simulate with --handset-socket")
@@ -132,10 +133,10 @@ def run_kiosk_command(args: argparse.Namespace) -> int:
         fullscreen=not (args.windowed or args.headless),
         kivy_home=settings.data_dir / "kivy",
     )
-    from kiosk.ui.headless import prepare_kivy
+    from kiosk.screens.display import prepare_kivy
 
     prepare_kivy(display)
-    from kiosk.ui.runtime import run_kiosk
+    from kiosk.runtime import run_kiosk
 
     try:
         if args.simulate:
@@ -152,7 +153,7 @@ def run_screenshots_command(args: argparse.Namespace) -> int:
     """``cabina screenshots``."""
     import tempfile
 
-    from kiosk.ui.headless import prepare_kivy
+    from kiosk.screens.display import prepare_kivy
 
     with tempfile.TemporaryDirectory(prefix="cabina-kivy-") as home:
         prepare_kivy(
@@ -160,10 +161,10 @@ def run_screenshots_command(args: argparse.Namespace) -> int:
                 None, "landscape", 1.0, headless=True, fullscreen=False, kivy_home=Path(home)
             )
         )
+        from kiosk.devtools.driver import UiDriver, run_app
+        from kiosk.devtools.screenshots import take_screenshots
         from kiosk.flow import Flow, FlowConfig
-        from kiosk.ui.app import KioskApp
-        from kiosk.ui.driver import UiDriver, run_app
-        from kiosk.ui.screenshots import take_screenshots
+        from kiosk.screens.app import KioskApp
 
         app = KioskApp(
             Flow(FlowConfig()), execute=lambda _command: None, cabin_name=args.name, warm_up=False

@@ -18,15 +18,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import ValidationError
 
-from kiosk.settings import CabinCredential, CredentialError, KioskSettings, read_credential
+from contract.cabin import CabinConfig, CabinSettings
+from kiosk.settings import KioskSettings
 from kiosk.steps import SiteInformation
-from provisioning.cabin_config import CabinConfig, CabinFiles, load_config, sync_config
+from provisioning.cabin_config import CabinFiles, load_config, problems, sync_config
+from provisioning.credential import CabinCredential, CredentialError, read_credential
 from provisioning.errors import (
     CabinConfigError,
     CertificateMismatch,
@@ -37,23 +37,6 @@ from provisioning.pinning import HubEndpoint
 
 logger = logging.getLogger(__name__)
 
-#: The kiosk settings a hub may set for a cabin (``hub.routes.fleet.KioskSettingsIn``); where
-#: its hub is, its data, its PIN and its devices' addresses stay the cabin's own business.
-HUB_SETTINGS = frozenset(
-    {
-        "languages",
-        "default_language",
-        "services",
-        "complaint_service",
-        "inactivity_s",
-        "warning_s",
-        "queue_inactivity_s",
-        "goodbye_s",
-        "long_wait_s",
-        "orientation",
-        "required_devices",
-    }
-)
 #: How long the start waits for the hub's configuration before it takes the kept copy.
 CONFIG_TIMEOUT_S = 3.0
 
@@ -90,34 +73,32 @@ class CabinStart:
         return SiteInformation(
             name=site.name,
             # Older kept copies do not have the address: the hub gives it when it is reachable.
-            address=str(getattr(site, "address", "") or ""),
+            address=site.address,
             timezone=site.timezone,
             opening_hours=dict(site.opening_hours),
         )
 
 
 def with_hub_settings(
-    settings: KioskSettings, overrides: Mapping[str, Any], *, hub_url: str | None = None
+    settings: KioskSettings, hub: CabinSettings, *, hub_url: str | None = None
 ) -> KioskSettings:
-    """``settings`` with the hub's ``overrides`` (and ``hub_url``) applied.
+    """``settings`` with what the hub sets for this cabin (and ``hub_url``) applied.
 
-    Settings the hub may not set are ignored, and so is the whole set when it does not fit
-    together with the local ones (a default language the cabin does not offer): the cabin then
-    runs on its own settings, and says why in its log.
+    Every setting the hub may set (:class:`contract.cabin.CabinSettings`) is one of the
+    kiosk's, so each is applied. When the set does not fit with the local settings (a default
+    language the cabin does not offer), the whole set is refused: the cabin runs on its own
+    settings and its log names each setting that did not fit and why.
     """
-    ignored = sorted(set(overrides) - HUB_SETTINGS)
-    if ignored:
-        logger.warning("ignoring settings the hub may not set: %s", ", ".join(ignored))
-    values = {key: value for key, value in overrides.items() if key in HUB_SETTINGS}
     merged = settings.model_dump()
     if hub_url is not None:
         merged["hub_url"] = hub_url
     try:
-        return KioskSettings.model_validate({**merged, **values})
+        return KioskSettings.model_validate({**merged, **hub.overrides()})
     except ValidationError as exc:
         logger.error(
-            "the hub's settings for this cabin do not fit (%d errors): using the local ones",
-            exc.error_count(),
+            "refusing the hub's settings for this cabin, which do not fit with the local ones "
+            "(%s): running on the local settings",
+            problems(exc),
         )
         return KioskSettings.model_validate(merged)
 
@@ -154,7 +135,7 @@ async def prepare_start(
         logger.error("%s: starting with the local settings", exc)
         config, fresh = None, False
     effective = with_hub_settings(
-        settings, config.settings if config is not None else {}, hub_url=endpoint.url
+        settings, config.settings if config is not None else CabinSettings(), hub_url=endpoint.url
     )
     logger.info(
         "starting as cabin %d with the %s configuration",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from hub.protocol import StepRequest
+from contract.signalling import StepRequest
 
 
 @dataclass(eq=False)

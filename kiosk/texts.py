@@ -4,7 +4,7 @@ waits and times in the citizen's language.
 Message ids are English; the catalogs are ``kiosk/locale/<lang>/LC_MESSAGES/kiosk.po``.
 Mark a message with ``_`` (or ``N_`` for a plural) where it is defined, translate it with
 :func:`gettext_for` / :func:`tr` where it is shown. Screens' own words (button captions that
-exist only in one view) live in :mod:`kiosk.ui.texts_ui`.
+exist only in one view) live in :mod:`kiosk.screens.texts_ui`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from babel.dates import format_datetime, get_day_names
 
 from cabina.i18n import translations
 from hardware import errors as hardware_errors
-from kiosk.flow_events import HomeEntry, State
+from kiosk.flow.states import HomeEntry, State
 
 PACKAGE = "kiosk"
 DOMAIN = "kiosk"

@@ -2,7 +2,7 @@
 
 After enrolment the cabin's data directory holds three files::
 
-    cabin-credential.json   its id and secret token (0600, see kiosk.settings)
+    cabin-credential.json   its id and secret token (0600, see provisioning.credential)
     hub.json                the hub's URL and pinned certificate
     cabin-config.json       what the hub last said: name, site, opening hours, kiosk settings
 
@@ -18,12 +18,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from kiosk.settings import CabinCredential, CredentialError, read_credential
+from contract.cabin import CabinConfig
+from provisioning.credential import CabinCredential, CredentialError, read_credential
 from provisioning.errors import CabinConfigError, EnrolmentFailed, HubUnreachable
 from provisioning.pinning import HubEndpoint, unreachable
 
@@ -32,41 +32,6 @@ logger = logging.getLogger(__name__)
 CREDENTIAL_FILE = "cabin-credential.json"
 HUB_FILE = "hub.json"
 CONFIG_FILE = "cabin-config.json"
-
-
-class Named(BaseModel):
-    """An id and a name."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    id: int
-    name: str
-
-
-class SiteConfig(BaseModel):
-    """The cabin's site."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    id: int
-    name: str
-    timezone: str
-    opening_hours: dict[str, Any]
-    address: str = ""
-
-
-class CabinConfig(BaseModel):
-    """What the hub says about this cabin (a newer hub may say more: extra fields are kept out)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    cabin: Named
-    site: SiteConfig
-    hub_version: str
-    heartbeat_interval_s: float
-    #: Kiosk settings set at the hub; pass them to ``load_settings`` as overrides.
-    settings: dict[str, Any]
-    issued_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +88,23 @@ def fetch_config(endpoint: HubEndpoint, token: str, *, timeout: float = 10.0) ->
         )
     try:
         return CabinConfig.model_validate(response.json())
-    except (ValueError, ValidationError) as exc:
+    except ValidationError as exc:
+        raise HubUnreachable(
+            f"Expected the cabin's configuration from {endpoint.url}, but it does not fit "
+            f"this cabin's software ({problems(exc)})"
+        ) from exc
+    except ValueError as exc:
         raise HubUnreachable(
             f"Expected the cabin's configuration from {endpoint.url}, but could not read it"
         ) from exc
+
+
+def problems(exc: ValidationError) -> str:
+    """Which fields were refused and why, without their values (they may be anything)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'configuration'}: {error['msg']}"
+        for error in exc.errors()[:5]
+    )
 
 
 def save_config(path: Path, config: CabinConfig) -> None:

@@ -25,10 +25,13 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cabina.cli import CommandError
 from provisioning.errors import AmbiguousDevices, ProvisioningError
+
+if TYPE_CHECKING:
+    from provisioning.settings import CabinLocalSettings
 
 #: The cabin's settings file in a Cabina image (on the writable data partition).
 DEFAULT_CONFIG = Path("/var/lib/cabina/cabin.toml")
@@ -130,13 +133,13 @@ def register(subparsers: Any) -> None:
     revoke.set_defaults(func=run_revoke)
 
 
-def _kiosk_settings(args: argparse.Namespace) -> Any:
+def _cabin_settings(args: argparse.Namespace) -> CabinLocalSettings:
     from cabina.config import SettingsError, load_settings
-    from kiosk.settings import KioskSettings
+    from provisioning.settings import CabinLocalSettings
 
     config = args.config if args.config is not None and Path(args.config).is_file() else None
     try:
-        return load_settings(KioskSettings, config, {"data_dir": args.data_dir})
+        return load_settings(CabinLocalSettings, config, {"data_dir": args.data_dir})
     except SettingsError as exc:
         raise CommandError(str(exc)) from exc
 
@@ -157,7 +160,7 @@ def _endpoint(args: argparse.Namespace, *, prefer_kept: bool) -> Any:
     from provisioning.pinning import HubEndpoint, check_identity, trust_hub
 
     if prefer_kept and not args.hub:
-        kept = CabinFiles(_kiosk_settings(args).data_dir).hub
+        kept = CabinFiles(_cabin_settings(args).data_dir).hub
         if kept.is_file():
             endpoint = HubEndpoint.load(kept)
             check_identity(endpoint)
@@ -237,7 +240,7 @@ def run_enrol(args: argparse.Namespace) -> int:
     from provisioning.cabin_config import CabinFiles
     from provisioning.enrolment import enrol, hardware_serial, hostname
 
-    settings = _kiosk_settings(args)
+    settings = _cabin_settings(args)
     files = CabinFiles(settings.data_dir)
     if files.enrolled() and not args.force:
         raise CommandError(
@@ -313,7 +316,7 @@ def run_test(args: argparse.Namespace) -> int:
     from provisioning.cabin_config import CabinFiles, load_config
     from provisioning.selftest import report, run_selftest, ticket_for
 
-    settings = _kiosk_settings(args)
+    settings = _cabin_settings(args)
     files = CabinFiles(settings.data_dir)
     cabin, hub = "not enrolled", "-"
     if files.config.is_file():

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from zeroconf import ServiceListener, Zeroconf
 
-from hub.announce import SERVICE_TYPE, normalise_fingerprint
+from contract.discovery import SERVICE_TYPE, normalise_fingerprint
 from provisioning.errors import DiscoveryError
 
 logger = logging.getLogger(__name__)

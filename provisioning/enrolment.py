@@ -25,14 +25,14 @@ from typing import Any
 import httpx
 
 from cabina import __version__
-from kiosk.settings import CabinCredential, write_credential
+from contract.cabin import CabinConfig
 from provisioning.cabin_config import (
-    CabinConfig,
     CabinFiles,
     fetch_config,
     report_status,
     save_config,
 )
+from provisioning.credential import CabinCredential, write_credential
 from provisioning.errors import CodeExpired, EnrolmentFailed, HubUnreachable
 from provisioning.pinning import HubEndpoint, unreachable
 

@@ -20,7 +20,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from hub.announce import IDENTITY_PATH, fingerprint_der, fingerprint_pem, normalise_fingerprint
+from contract.discovery import (
+    IDENTITY_PATH,
+    SERVICE_NAME,
+    fingerprint_der,
+    fingerprint_pem,
+    normalise_fingerprint,
+)
 from provisioning.errors import (
     CertificateMismatch,
     HubUnreachable,
@@ -29,9 +35,6 @@ from provisioning.errors import (
 )
 
 logger = logging.getLogger(__name__)
-
-#: What a Cabina hub answers in ``service`` at :data:`hub.announce.IDENTITY_PATH`.
-HUB_SERVICE = "cabina-hub"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +226,7 @@ def check_identity(endpoint: HubEndpoint, *, timeout: float = 10.0) -> HubIdenti
         data = response.json() if response.status_code == 200 else None
     except ValueError:
         data = None
-    if not isinstance(data, dict) or data.get("service") != HUB_SERVICE:
+    if not isinstance(data, dict) or data.get("service") != SERVICE_NAME:
         what = (
             f"HTTP {response.status_code}"
             if data is None

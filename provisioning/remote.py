@@ -1,9 +1,14 @@
-"""Remote actions at the cabin: what a technician asked for on the fleet page, done and reported.
+"""Remote actions at the cabin: what each one does, and its report to the hub.
 
-The hub sends ``{"type": "fleet.action", "action_id": …, "kind": …}`` over the cabin's
-WebSocket; the kiosk hands it to :meth:`ActionRunner.run` (off its event loop: a self-test
-takes seconds), which does the work through the callables it was given and reports the
-outcome over HTTP. The report says what happened in device codes, never in personal data.
+A technician asks on the fleet page; the hub sends ``{"type": "fleet.action", "action_id": …,
+"kind": …}`` over the cabin's WebSocket. :class:`ActionRunner` is the action runner: given an
+:class:`ActionRequest`, it does the work through the callables it was given (a self-test, a
+screenshot, a restart) and reports the outcome over HTTP. The report says what happened in
+device codes, never in personal data.
+
+It knows nothing of the kiosk. In the running kiosk, :mod:`kiosk.remote_actions` is the glue
+that receives the hub's message, calls :meth:`ActionRunner.run` off its event loop (a
+self-test takes seconds) and supplies the kiosk's own self-test, screenshot and restart.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import httpx
 from hardware.check import CheckResult, Opener, exit_status, run_check
 from hardware.config import HardwareConfig, open_device
 from hardware.errors import HardwareError
-from hardware.printer import Align, Ticket, TicketLine
+from hardware.receipt_printer import Align, Ticket, TicketLine
 from provisioning.pinning import HubEndpoint
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from support.peers import Peer, open_peer
 
-from cabina.demo import DemoCabin, has_display
+from demo.cli import DemoCabin, has_display
 
 REPO = Path(__file__).resolve().parents[1]
 #: Generous: the kiosk imports Kivy, aiortc and OpenCV on a machine others share.
@@ -168,6 +168,12 @@ async def _one_run(data_dir: Path, log: Path) -> None:
                 return bool(cabins[cabin_id]["online"])
 
             await demo.wait_for("the demo cabin online", cabin_online)
+
+            # What the person who ran the demo reads once the cabin is connected.
+            async def said_connected() -> bool:
+                return "demo cabin: connected to the hub, ready for a call" in demo.output
+
+            await demo.wait_for("the demo to say the cabin is connected", said_connected)
             agent_headers = await _login(http, "agent1", "agent1-demo")
             token = agent_headers["Authorization"].removeprefix("Bearer ")
             ws_url = demo.base.replace("http://", "ws://")

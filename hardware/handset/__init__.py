@@ -1,10 +1,11 @@
 """The cabin's telephone handset: hook switch and keypad as an async stream of events.
 
-Backends: ``serial`` (a handset speaking the line protocol of docs/hardware.md), ``hid`` (a
+Backends: ``serial`` (a handset speaking the line format of docs/hardware.md), ``hid`` (a
 USB HID telephony handset) and ``simulator`` (the shipped simulated handset on a pty).
 """
 
 from hardware.handset.audio import AlsaCard, list_alsa_cards
+from hardware.handset.base import Handset
 from hardware.handset.config import BACKENDS, HandsetConfig
 from hardware.handset.control import ControlServer, send_command
 from hardware.handset.driver import HandsetDriver, Timing
@@ -18,7 +19,6 @@ from hardware.handset.events import (
     Unplugged,
 )
 from hardware.handset.factory import SimulatedHandset, open_handset
-from hardware.handset.protocol import Handset
 from hardware.handset.simulator import HandsetSimulator, start_background
 
 __all__ = [

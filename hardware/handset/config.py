@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 #: The backends a cabin can name, and what each drives.
 BACKENDS: dict[str, str] = {
-    "serial": "a handset speaking the line protocol on a serial port",
+    "serial": "a handset speaking ASCII lines on a serial port",
     "hid": "a USB HID telephony handset",
     "simulator": "the shipped simulated handset, on a pty",
 }

@@ -1,6 +1,6 @@
 """A handset driven from a reader thread: connect, debounce, reconnect with backoff, never crash.
 
-The transport (serial line protocol, USB HID reports) is a :class:`~hardware.handset.protocol.Link`
+The transport (serial lines, USB HID reports) is a :class:`~hardware.handset.base.Link`
 that the driver opens through a callable, so every backend shares the same behaviour when a
 cable is pulled mid-call: an ``Unplugged`` event, retries with a doubling delay, and
 ``Replugged`` when the device answers again.
@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from hardware.errors import ConfigurationError, DeviceMissing, HardwareError
+from hardware.handset.base import Link
 from hardware.handset.debounce import HookDebouncer
 from hardware.handset.events import HandsetEvent, Key, OffHook, OnHook, Replugged, Unplugged
-from hardware.handset.protocol import Link
 from hardware.handset.readings import HookReading, Identification, KeyReading, Reading
 from hardware.handset.stream import EventStream
 from hardware.health import DeviceHealth, DeviceState
@@ -38,7 +38,7 @@ class Timing:
 
 
 class HandsetDriver:
-    """A :class:`~hardware.handset.protocol.Handset` over any link; call :meth:`start` first."""
+    """A :class:`~hardware.handset.base.Handset` over any link; call :meth:`start` first."""
 
     def __init__(
         self,

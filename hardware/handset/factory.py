@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 
 from hardware.errors import ConfigurationError
+from hardware.handset.base import Link
 from hardware.handset.config import BACKENDS, HandsetConfig
 from hardware.handset.control import ControlServer
 from hardware.handset.driver import HandsetDriver, Timing
 from hardware.handset.hid_handset import HidLink, hidapi, open_hid_device
-from hardware.handset.protocol import Link
 from hardware.handset.serial_handset import SerialLink, pyserial
 from hardware.handset.simulator import HandsetSimulator, start_background
 

@@ -1,4 +1,4 @@
-"""The ``serial`` backend: a handset speaking the line protocol over a serial port (pyserial)."""
+"""The ``serial`` backend: a handset speaking ASCII lines over a serial port (pyserial)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from types import ModuleType
 from typing import Any
 
 from hardware.errors import DeviceMissing, missing_library
-from hardware.handset.line_protocol import ID_QUERY, STATUS_QUERY, LineDecoder
 from hardware.handset.readings import Reading
+from hardware.handset.serial_lines import ID_QUERY, STATUS_QUERY, LineDecoder
 
 logger = logging.getLogger(__name__)
 

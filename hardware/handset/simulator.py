@@ -1,4 +1,4 @@
-"""A simulated serial handset: the far end of a pty pair, speaking the line protocol.
+"""A simulated serial handset: the far end of a pty pair, speaking the line format.
 
 The serial backend opens :attr:`HandsetSimulator.path` with pyserial exactly as it opens a
 real handset. That path is a symlink to the pty's slave, as udev's ``/dev/serial/by-id``
@@ -18,7 +18,7 @@ import tty
 from collections.abc import Callable
 from pathlib import Path
 
-from hardware.handset.line_protocol import LineSplitter, hook_line, id_line, key_line
+from hardware.handset.serial_lines import LineSplitter, hook_line, id_line, key_line
 
 logger = logging.getLogger(__name__)
 

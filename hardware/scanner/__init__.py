@@ -4,7 +4,7 @@ Backends, by the name the cabin's configuration gives:
 
 - ``sane``: any scanner libsane drives (``device`` names it; none takes the first found);
 - ``simulator``: SANE's own ``test`` backend on a throwaway configuration
-  (:class:`~hardware.scanner.sane_test.SaneTestDevice`), with injectable faults;
+  (:class:`~hardware.scanner.simulator.SaneSimulator`), with injectable faults;
 - ``camera``: no scanner — the document is photographed by the cabin's camera.
 
 Every backend returns :class:`ScanResult` pages held in memory only, post-processed into a
@@ -28,12 +28,12 @@ from hardware.scanner.base import (
     ScanResult,
     ScanSource,
 )
-from hardware.scanner.sane_test import FAULT_BY_CODE, Fault, SaneTestDevice
+from hardware.scanner.simulator import FAULT_BY_CODE, Fault, SaneSimulator
 
 __all__ = [
     "SCANNER_BACKENDS",
     "Fault",
-    "SaneTestDevice",
+    "SaneSimulator",
     "ScanMode",
     "ScanOptions",
     "ScanResult",
@@ -83,17 +83,17 @@ def open_scanner(cfg: ScannerConfig, *, camera: Camera | None = None) -> Scanner
     if cfg.backend == "simulator":
         from hardware.scanner.sane_backend import SaneScanner
 
-        test_device = SaneTestDevice(fault=cfg.fault)
+        simulator = SaneSimulator(fault=cfg.fault)
         try:
             return SaneScanner(
-                cfg.device or test_device.device_name,
+                cfg.device or simulator.device_name,
                 backend="simulator",
                 options=cfg.options,
                 jpeg_quality=cfg.jpeg_quality,
-                on_close=test_device.close,
+                on_close=simulator.close,
             )
         except BaseException:
-            test_device.close()
+            simulator.close()
             raise
     if cfg.backend == "camera":
         from hardware.scanner.camera_backend import CameraScanner

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from hub.events import actor_for_cabin, actor_for_user
+from contract.events import actor_for_cabin, actor_for_user
 from hub.models import Attention
 
 

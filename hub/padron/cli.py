@@ -1,4 +1,7 @@
-"""``cabina padron import FILE.csv`` and ``cabina padron demo-residents``."""
+"""``cabina padron import FILE.csv`` and ``cabina padron demo-residents``.
+
+Like :mod:`hub.cli`, this imports the hub's libraries only inside its commands.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from cabina.cli import CommandError
 from cabina.config import SettingsError, load_settings
-from hub.db import Database, DatabaseError
+from hub.cli import needs_hub
 from hub.settings import HubSettings
 
 if TYPE_CHECKING:
+    from hub.db import Database
     from hub.padron.importer import ImportReport
 
 
 def _database(args: argparse.Namespace) -> Database:
+    from hub.db import Database, DatabaseError
+
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # Alembic narrates every migration at INFO; a person running a command wants the result.
         logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -93,5 +99,5 @@ def register(subparsers: Any) -> None:
     for parser in (load, demo):
         parser.add_argument("--config", type=Path, metavar="FILE", help="a TOML settings file")
         parser.add_argument("--data-dir", type=Path, metavar="DIR", help="the hub's data")
-    load.set_defaults(func=_import)
-    demo.set_defaults(func=_demo_residents)
+    load.set_defaults(func=needs_hub(_import))
+    demo.set_defaults(func=needs_hub(_demo_residents))

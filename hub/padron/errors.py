@@ -3,8 +3,7 @@
 ::
 
     PadronError                      code
-    ├── InvalidDocument              invalid_document     (reason: wrong_length, non_digits, …)
-    ├── InvalidBirthDate             invalid_birth_date   (reason: bad_format, no_such_day, …)
+    ├── IdentityRefused              invalid_document or invalid_birth_date (with a reason)
     ├── NotFound                     not_found            (no one with this document and date)
     ├── NotRegistered                not_registered       (known, but at no current address)
     ├── SourceError                  source_unavailable   (the padrón cannot be read now)
@@ -24,8 +23,9 @@ data); :meth:`PadronError.citizen_message` is what the citizen reads, in their l
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
 
+from cabina import identity_texts
+from contract.identity import IdentityError
 from hub.padron import texts
 from hub.padron.texts import _
 
@@ -45,48 +45,21 @@ class PadronError(Exception):
         return texts.tr(self.citizen_text, lang)
 
 
-class InvalidDocument(PadronError):
-    """The DNI or NIE is malformed: ``reason`` says how."""
+class IdentityRefused(PadronError):
+    """The DNI, NIE or date of birth was refused before any look-up (:mod:`contract.identity`).
 
-    code = "invalid_document"
-    citizen_text = _("This DNI or NIE is not valid. Please check it and type it again.")
-    _reasons: ClassVar[dict[str, str]] = {
-        "empty": _("Please type your DNI or NIE."),
-        "wrong_length": _("A DNI or NIE has 9 characters. Please check it."),
-        "non_digits": _("Only the first character (NIE) and the last one can be letters."),
-        "wrong_nie_prefix": _("A NIE starts with X, Y or Z. Please check it."),
-        "no_letter": _("The last character of a DNI or NIE is a letter. Please check it."),
-        "wrong_letter": _("The letter does not match the number. Please check both."),
-    }
+    ``code`` is the refusal's (``invalid_document`` or ``invalid_birth_date``) and ``reason``
+    says how; the citizen's words are the cabin's too (:mod:`cabina.identity_texts`).
+    """
 
-    def __init__(self, detail: str, *, reason: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
+    def __init__(self, refused: IdentityError) -> None:
+        super().__init__(refused.detail)
+        self.code = refused.code
+        self.reason = refused.reason
 
     def citizen_message(self, lang: str) -> str:
         """The message for this reason, in ``lang``."""
-        return texts.tr(self._reasons.get(self.reason, self.citizen_text), lang)
-
-
-class InvalidBirthDate(PadronError):
-    """The date of birth is malformed, does not exist, or cannot be anyone's."""
-
-    code = "invalid_birth_date"
-    citizen_text = _("This date of birth is not valid. Please check it.")
-    _reasons: ClassVar[dict[str, str]] = {
-        "bad_format": _("Please type the date of birth as day, month and year."),
-        "no_such_day": _("That day does not exist in the calendar. Please check the date."),
-        "in_future": _("The date of birth cannot be in the future."),
-        "too_old": _("This date of birth is too long ago. Please check the year."),
-    }
-
-    def __init__(self, detail: str, *, reason: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-
-    def citizen_message(self, lang: str) -> str:
-        """The message for this reason, in ``lang``."""
-        return texts.tr(self._reasons.get(self.reason, self.citizen_text), lang)
+        return identity_texts.refusal_text(self.code, self.reason, lang)
 
 
 class NotFound(PadronError):
@@ -135,13 +108,14 @@ class LockedOut(PadronError):
     """Too many failed attempts: identification is refused until ``retry_at``."""
 
     code = "too_many_attempts"
-    citizen_text = _(
-        "Too many attempts. For your security, please try again later or talk to an agent."
-    )
 
     def __init__(self, detail: str, *, retry_at: datetime) -> None:
         super().__init__(detail)
         self.retry_at = retry_at
+
+    def citizen_message(self, lang: str) -> str:
+        """The lock-out message the cabin shows too (:mod:`cabina.identity_texts`)."""
+        return identity_texts.locked_out_text(lang)
 
 
 class NoContact(PadronError):

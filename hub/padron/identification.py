@@ -25,11 +25,15 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from contract.clock import Clock
+from contract.events import EventKind, NewEvent
+from contract.identity import IdentityError, parse_birth_date, parse_document
 from hub.attention_log import AttentionLog
-from hub.events import Clock, EventKind, NewEvent
+from hub.citizens import citizen_ref
 from hub.padron.caller import Caller
 from hub.padron.errors import (
     IdentificationInvalid,
+    IdentityRefused,
     LockedOut,
     NotFound,
     NotRegistered,
@@ -37,12 +41,10 @@ from hub.padron.errors import (
     SourceError,
     WrongCode,
 )
-from hub.padron.identity import parse_birth_date, parse_document
 from hub.padron.models import PadronAttempt, PadronIdentification, PadronLockout
 from hub.padron.otp import CodeSender, code_hash, new_code
 from hub.padron.settings import PadronSettings
 from hub.padron.source import PadronSource
-from hub.routes.citizens import citizen_ref
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +223,8 @@ class Identifier:
             self._check_lockouts(caller, None, now)
             document = parse_document(document_text)
             birth_date = parse_birth_date(birth_text, today=now.date())
+        except IdentityError as exc:
+            raise self._fail(caller, attention_id, IdentityRefused(exc), {}) from None
         except PadronError as exc:
             raise self._fail(caller, attention_id, exc, {}) from None
         ref = citizen_ref(self._secret, document.type.value, document.number)

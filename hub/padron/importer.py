@@ -23,9 +23,8 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from contract.identity import IdentityError, InvalidDocument, parse_birth_date, parse_document
 from hub.db import Database
-from hub.padron.errors import PadronError
-from hub.padron.identity import parse_birth_date, parse_document
 from hub.padron.models import PadronAddress, PadronRegistration, PadronResident
 
 logger = logging.getLogger(__name__)
@@ -121,8 +120,8 @@ def check_row(line: int, raw: dict[str, str], *, today: date) -> Row:
     try:
         document = parse_document(values["document"])
         born = parse_birth_date(values["birth_date"], today=today)
-    except PadronError as exc:
-        column = "document" if exc.code == "invalid_document" else "birth_date"
+    except IdentityError as exc:
+        column = "document" if isinstance(exc, InvalidDocument) else "birth_date"
         raise ValueError(f"{column}: {exc.detail}") from None
     if values["email"] and not _EMAIL.fullmatch(values["email"]):
         raise ValueError("email: Expected an address like name@example.org, but got another form")

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from contract.clock import Clock
+from contract.events import EventKind, NewEvent
 from hub.attention_log import AttentionLog
-from hub.events import Clock, EventKind, NewEvent
 from hub.models import Attention, Site
 from hub.padron import csv_code
 from hub.padron.caller import Caller, NotYourAttention

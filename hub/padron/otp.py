@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Protocol
 
-from hub.events import Clock
+from contract.clock import Clock
 from hub.padron import texts
 from hub.padron.errors import CodeNotSent, NoContact
 from hub.padron.settings import PadronSettings

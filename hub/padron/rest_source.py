@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 import httpx
 
+from contract.identity import Document
 from hub.padron.errors import SourceAnswerError, SourceError, SourceTimeout
-from hub.padron.identity import Document
 from hub.padron.settings import PadronSettings
 from hub.padron.source import Address, Household, Registration, Resident
 

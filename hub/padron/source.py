@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from contract.identity import Document
 from hub.db import Database
 from hub.padron.errors import SourceError
-from hub.padron.identity import Document
 from hub.padron.models import PadronAddress, PadronRegistration, PadronResident
 
 if TYPE_CHECKING:

@@ -11,7 +11,8 @@ from datetime import date, datetime
 
 from babel.dates import format_date, format_time
 
-from cabina.i18n import CITIZEN_LANGUAGES, translations
+from cabina.i18n import translations
+from contract.languages import CITIZEN_LANGUAGES
 
 PACKAGE = "hub.padron"
 DOMAIN = "padron"

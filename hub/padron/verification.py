@@ -14,8 +14,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from contract.clock import Clock
 from hub.db import Database
-from hub.events import Clock
 from hub.models import Site
 from hub.padron import csv_code
 from hub.padron.models import PadronCertificate

@@ -14,6 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract.events import (
+    CABIN_KINDS,
+    CODE_PATTERN,
+    MAX_NOTES_CHARS,
+    EventKind,
+    NewEvent,
+    actor_for_cabin,
+    actor_for_user,
+)
 from hub.attention_log import AttentionLog, EventConflict, EventRefused, entry_data
 from hub.deps import (
     ClockDep,
@@ -24,20 +33,10 @@ from hub.deps import (
     SettingsDep,
     SupervisorUser,
 )
-from hub.events import (
-    CABIN_KINDS,
-    CODE_PATTERN,
-    MAX_NOTES_CHARS,
-    EventKind,
-    NewEvent,
-    actor_for_cabin,
-    actor_for_user,
-)
 from hub.models import Attention, Cabin, CabinStatus, LogEntry, Outcome, Role, Topic, User
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api", tags=["attentions"])
 
 #: The most events a cabin may upload in one request.
 MAX_BATCH = 500
@@ -172,23 +171,6 @@ def _store_from_cabin(
     ]
 
 
-@router.post("/cabin/events", responses={409: {"description": "An event id reused"}})
-def upload_events(
-    batch: EventBatch, cabin: CurrentCabin, log: LogDep, clock: ClockDep
-) -> EventBatchResult:
-    """Store a cabin's events; a repeat of a stored event is answered ``duplicate``."""
-    _check_from_cabin(cabin, batch.events)
-    try:
-        results = _store_from_cabin(log, cabin.id, batch.events, clock())
-    except EventConflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    except EventRefused as exc:
-        raise _forbidden(str(exc)) from exc
-    stored = sum(1 for result in results if result.status == "stored")
-    logger.info("cabin %d uploaded %d events (%d new)", cabin.id, len(results), stored)
-    return EventBatchResult(results=results)
-
-
 def _local_midnight(moment: datetime, timezone: str) -> datetime:
     zone = ZoneInfo(timezone)
     return datetime.combine(moment.astimezone(zone).date(), time(), tzinfo=zone)
@@ -196,39 +178,6 @@ def _local_midnight(moment: datetime, timezone: str) -> datetime:
 
 def _aware(moment: datetime, timezone: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(timezone))
-
-
-@router.get("/attentions")
-def list_attentions(
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    _supervisor: SupervisorUser,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
-    site_id: int | None = None,
-    agent_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LISTING)] = MAX_LISTING,
-) -> list[AttentionOut]:
-    """Attentions that started in ``[from, to)``: by default, today in the hub's timezone.
-
-    A time without an offset is read in the hub's timezone.
-    """
-    now = clock()
-    start = _aware(start, settings.timezone) if start else _local_midnight(now, settings.timezone)
-    end = _aware(end, settings.timezone) if end else now + timedelta(seconds=1)
-    if end <= start:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"Expected 'to' after 'from', but got {start.isoformat()} to {end.isoformat()}",
-        )
-    query = select(Attention).where(Attention.started_at >= start, Attention.started_at < end)
-    if site_id is not None:
-        query = query.where(Attention.site_id == site_id)
-    if agent_id is not None:
-        query = query.where(Attention.agent_id == agent_id)
-    rows = session.scalars(query.order_by(Attention.started_at, Attention.id).limit(limit))
-    return [AttentionOut.model_validate(row) for row in rows]
 
 
 def _readable(session: Session, attention_id: str, user: User) -> Attention:
@@ -253,18 +202,6 @@ def _timeline(entries: list[LogEntry]) -> list[TimelineItem]:
         )
         for entry in entries
     ]
-
-
-@router.get("/attentions/{attention_id}")
-def get_attention(
-    attention_id: str, session: SessionDep, log: LogDep, user: CurrentUser
-) -> AttentionDetail:
-    """One attention and its timeline: for supervisors and the agent who served it."""
-    attention = _readable(session, attention_id, user)
-    return AttentionDetail(
-        **AttentionOut.model_validate(attention).model_dump(),
-        timeline=_timeline(log.timeline(attention_id)),
-    )
 
 
 def _check_codes(session: Session, body: CloseIn) -> None:
@@ -329,11 +266,79 @@ def _close(
     return attention
 
 
-@router.post("/attentions/{attention_id}/close")
-def close_attention(
-    attention_id: str, body: CloseIn, log: LogDep, user: CurrentUser, clock: ClockDep
-) -> AttentionOut:
-    """Record the topic and outcome of an attention: only by the agent who served it."""
-    attention = _close(log, attention_id, user, body, clock())
-    logger.info("attention closed by user %d", user.id)
-    return AttentionOut.model_validate(attention)
+def build_router() -> APIRouter:
+    """The events cabins upload, and attentions as supervisors and agents see them."""
+    router = APIRouter(prefix="/api", tags=["attentions"])
+
+    @router.post("/cabin/events", responses={409: {"description": "An event id reused"}})
+    def upload_events(
+        batch: EventBatch, cabin: CurrentCabin, log: LogDep, clock: ClockDep
+    ) -> EventBatchResult:
+        """Store a cabin's events; a repeat of a stored event is answered ``duplicate``."""
+        _check_from_cabin(cabin, batch.events)
+        try:
+            results = _store_from_cabin(log, cabin.id, batch.events, clock())
+        except EventConflict as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+        except EventRefused as exc:
+            raise _forbidden(str(exc)) from exc
+        stored = sum(1 for result in results if result.status == "stored")
+        logger.info("cabin %d uploaded %d events (%d new)", cabin.id, len(results), stored)
+        return EventBatchResult(results=results)
+
+    @router.get("/attentions")
+    def list_attentions(
+        session: SessionDep,
+        settings: SettingsDep,
+        clock: ClockDep,
+        _supervisor: SupervisorUser,
+        start: Annotated[datetime | None, Query(alias="from")] = None,
+        end: Annotated[datetime | None, Query(alias="to")] = None,
+        site_id: int | None = None,
+        agent_id: int | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LISTING)] = MAX_LISTING,
+    ) -> list[AttentionOut]:
+        """Attentions that started in ``[from, to)``: by default, today in the hub's timezone.
+
+        A time without an offset is read in the hub's timezone.
+        """
+        now = clock()
+        start = (
+            _aware(start, settings.timezone) if start else _local_midnight(now, settings.timezone)
+        )
+        end = _aware(end, settings.timezone) if end else now + timedelta(seconds=1)
+        if end <= start:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=f"Expected 'to' after 'from', but got {start.isoformat()} "
+                f"to {end.isoformat()}",
+            )
+        query = select(Attention).where(Attention.started_at >= start, Attention.started_at < end)
+        if site_id is not None:
+            query = query.where(Attention.site_id == site_id)
+        if agent_id is not None:
+            query = query.where(Attention.agent_id == agent_id)
+        rows = session.scalars(query.order_by(Attention.started_at, Attention.id).limit(limit))
+        return [AttentionOut.model_validate(row) for row in rows]
+
+    @router.get("/attentions/{attention_id}")
+    def get_attention(
+        attention_id: str, session: SessionDep, log: LogDep, user: CurrentUser
+    ) -> AttentionDetail:
+        """One attention and its timeline: for supervisors and the agent who served it."""
+        attention = _readable(session, attention_id, user)
+        return AttentionDetail(
+            **AttentionOut.model_validate(attention).model_dump(),
+            timeline=_timeline(log.timeline(attention_id)),
+        )
+
+    @router.post("/attentions/{attention_id}/close")
+    def close_attention(
+        attention_id: str, body: CloseIn, log: LogDep, user: CurrentUser, clock: ClockDep
+    ) -> AttentionOut:
+        """Record the topic and outcome of an attention: only by the agent who served it."""
+        attention = _close(log, attention_id, user, body, clock())
+        logger.info("attention closed by user %d", user.id)
+        return AttentionOut.model_validate(attention)
+
+    return router

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from datetime import datetime, timedelta
@@ -13,18 +14,27 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select, update
-from starlette.datastructures import State
 
+from contract.clock import Clock
+from contract.events import EventKind, NewEvent, actor_for_user
 from hub.attention_log import AttentionLog
 from hub.db import Database
-from hub.deps import SESSION_COOKIE, ClockDep, CurrentUser, DatabaseDep, presented_token
-from hub.events import EventKind, NewEvent, actor_for_user
+from hub.deps import (
+    SESSION_COOKIE,
+    ClockDep,
+    CurrentUser,
+    DatabaseDep,
+    LogDep,
+    LoginLimiterDep,
+    PasswordsDep,
+    SettingsDep,
+    presented_token,
+)
 from hub.models import User
+from hub.ratelimit import RateLimited, RateLimiter
 from hub.routes.users import UserOut
 from hub.security import (
-    LoginRateLimiter,
     Passwords,
-    RateLimited,
     authenticate_user,
     create_session,
     revoke_session,
@@ -33,7 +43,6 @@ from hub.settings import HubSettings
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api", tags=["auth"])
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -82,12 +91,17 @@ def _audit(
     log.append(event)
 
 
-def _sign_in(state: State, credentials: LoginIn, client: str) -> tuple[str, datetime, User]:
-    limiter: LoginRateLimiter = state.login_limiter
-    database: Database = state.database
-    passwords: Passwords = state.passwords
-    log: AttentionLog = state.attention_log
-    settings: HubSettings = state.settings
+def _sign_in(
+    credentials: LoginIn,
+    client: str,
+    *,
+    limiter: RateLimiter,
+    database: Database,
+    passwords: Passwords,
+    log: AttentionLog,
+    clock: Clock,
+    settings: HubSettings,
+) -> tuple[str, datetime, User]:
     username = credentials.username.lower()
     try:
         limiter.check(username, client)
@@ -104,9 +118,9 @@ def _sign_in(state: State, credentials: LoginIn, client: str) -> tuple[str, date
         # A new hash (parameters changed) is written below, with the session: this session
         # only reads, and is closed without flushing.
         rehashed = user.password_hash if user is not None and session.is_modified(user) else None
-    now = state.clock()
+    now = clock()
     if user is None:
-        limiter.failed(username, client)
+        limiter.record(username, client)
         data: dict[str, Any] = {"user_id": known} if known is not None else {"unknown_user": True}
         _audit(log, EventKind.AUDIT_LOGIN_FAILED, "hub", now, data)
         logger.info("failed sign-in (%s)", "known user" if known else "unknown user")
@@ -115,7 +129,7 @@ def _sign_in(state: State, credentials: LoginIn, client: str) -> tuple[str, date
             detail="Expected a valid username and password, but they do not match",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    limiter.succeeded(username, client)
+    limiter.forget(username, client)
     with log.writing() as session:
         if rehashed is not None:
             session.execute(update(User).where(User.id == user.id).values(password_hash=rehashed))
@@ -136,55 +150,82 @@ def _sign_in(state: State, credentials: LoginIn, client: str) -> tuple[str, date
     return token, row.expires_at, user
 
 
-@router.post(
-    "/auth/login",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": LoginIn.model_json_schema()},
-                "application/x-www-form-urlencoded": {"schema": LoginIn.model_json_schema()},
-            },
-        }
-    },
-    responses={
-        401: {"description": "Wrong username or password"},
-        429: {"description": "Too many tries"},
-    },
-)
-async def login(request: Request, response: Response) -> LoginOut:
-    """Sign in with a username and password (JSON or form)."""
-    credentials = await _read_credentials(request)
-    client = request.client.host if request.client else "unknown"
-    state: State = request.app.state
-    token, expires_at, user = await run_in_threadpool(_sign_in, state, credentials, client)
-    settings: HubSettings = state.settings
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(settings.session_hours * 3600),
-        httponly=True,
-        samesite="strict",
-        secure=settings.cookie_secure,
-        path="/",
+def build_router() -> APIRouter:
+    """Signing in and out, and who is signed in."""
+    router = APIRouter(prefix="/api", tags=["auth"])
+
+    @router.post(
+        "/auth/login",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": LoginIn.model_json_schema()},
+                    "application/x-www-form-urlencoded": {"schema": LoginIn.model_json_schema()},
+                },
+            }
+        },
+        responses={
+            401: {"description": "Wrong username or password"},
+            429: {"description": "Too many tries"},
+        },
     )
-    return LoginOut(token=token, expires_at=expires_at, user=UserOut.model_validate(user))
+    async def login(
+        request: Request,
+        response: Response,
+        limiter: LoginLimiterDep,
+        database: DatabaseDep,
+        passwords: PasswordsDep,
+        log: LogDep,
+        clock: ClockDep,
+        settings: SettingsDep,
+    ) -> LoginOut:
+        """Sign in with a username and password (JSON or form)."""
+        credentials = await _read_credentials(request)
+        client = request.client.host if request.client else "unknown"
+        token, expires_at, user = await run_in_threadpool(
+            functools.partial(
+                _sign_in,
+                credentials,
+                client,
+                limiter=limiter,
+                database=database,
+                passwords=passwords,
+                log=log,
+                clock=clock,
+                settings=settings,
+            )
+        )
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=int(settings.session_hours * 3600),
+            httponly=True,
+            samesite="strict",
+            secure=settings.cookie_secure,
+            path="/",
+        )
+        return LoginOut(token=token, expires_at=expires_at, user=UserOut.model_validate(user))
 
+    @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+    def logout(
+        request: Request,
+        response: Response,
+        user: CurrentUser,
+        database: DatabaseDep,
+        clock: ClockDep,
+    ) -> None:
+        """End the session the request carries."""
+        token = presented_token(request)
+        if token is not None:
+            with database.write_transaction() as session:
+                revoke_session(session, token, now=clock())
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+        logger.info("user %d signed out", user.id)
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(
-    request: Request, response: Response, user: CurrentUser, database: DatabaseDep, clock: ClockDep
-) -> None:
-    """End the session the request carries."""
-    token = presented_token(request)
-    if token is not None:
-        with database.write_transaction() as session:
-            revoke_session(session, token, now=clock())
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-    logger.info("user %d signed out", user.id)
+    @router.get("/me")
+    def me(user: CurrentUser) -> UserOut:
+        """The signed-in person."""
+        return UserOut.model_validate(user)
 
-
-@router.get("/me")
-def me(user: CurrentUser) -> UserOut:
-    """The signed-in person."""
-    return UserOut.model_validate(user)
+    return router

@@ -13,15 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from contract.events import EventKind, NewEvent, actor_for_user
 from hub.attention_log import AttentionLog
-from hub.deps import AdminUser, ClockDep, DatabaseDep, LogDep, SessionDep, StaffUser
-from hub.events import EventKind, NewEvent, actor_for_user
+from hub.deps import AdminUser, BoardDep, ClockDep, DatabaseDep, LogDep, SessionDep, StaffUser
+from hub.fleet.revocation import CabinUnknown, revoke_cabin
 from hub.models import Cabin, CabinStatus, Site
 from hub.security import create_cabin_credential, revoke_cabin_credentials
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/cabins", tags=["cabins"])
 
 CabinName = Annotated[str, Field(min_length=1, max_length=200)]
 Serial = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -126,94 +126,89 @@ def create_cabin(
     return cabin, token
 
 
-@router.get("")
-def list_cabins(session: SessionDep, _staff: StaffUser) -> list[CabinOut]:
-    """Every cabin."""
-    cabins = session.scalars(select(Cabin).order_by(Cabin.site_id, Cabin.name))
-    return [CabinOut.model_validate(cabin) for cabin in cabins]
+def build_router() -> APIRouter:
+    """The cabins and their credentials, for admins and staff."""
+    router = APIRouter(prefix="/api/cabins", tags=["cabins"])
 
+    @router.get("")
+    def list_cabins(session: SessionDep, _staff: StaffUser) -> list[CabinOut]:
+        """Every cabin."""
+        cabins = session.scalars(select(Cabin).order_by(Cabin.site_id, Cabin.name))
+        return [CabinOut.model_validate(cabin) for cabin in cabins]
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def add_cabin(
-    body: CabinCreate, session: SessionDep, admin: AdminUser, log: LogDep, clock: ClockDep
-) -> CabinWithToken:
-    """Create a cabin and return its credential, once."""
-    _check_site(session, body.site_id)
-    try:
-        cabin, token = create_cabin(
-            log,
-            name=body.name,
-            site_id=body.site_id,
-            serial=body.serial,
-            now=clock(),
-            actor_id=admin.id,
-        )
-    except IntegrityError as exc:
-        raise _serial_taken(body.serial) from exc
-    logger.info("cabin %d created by user %d", cabin.id, admin.id)
-    return CabinWithToken(cabin=CabinOut.model_validate(cabin), token=token)
-
-
-@router.get("/{cabin_id}")
-def get_cabin(cabin_id: int, session: SessionDep, _staff: StaffUser) -> CabinOut:
-    """One cabin."""
-    return CabinOut.model_validate(_get(session, cabin_id))
-
-
-@router.patch("/{cabin_id}")
-def update_cabin(
-    cabin_id: int, body: CabinUpdate, database: DatabaseDep, admin: AdminUser
-) -> CabinOut:
-    """Rename a cabin, move it, set its serial or status."""
-    changes = body.model_dump(exclude_unset=True)
-    for field in ("name", "site_id", "status"):
-        if field in changes and changes[field] is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Expected a value for {field}"
+    @router.post("", status_code=status.HTTP_201_CREATED)
+    def add_cabin(
+        body: CabinCreate, session: SessionDep, admin: AdminUser, log: LogDep, clock: ClockDep
+    ) -> CabinWithToken:
+        """Create a cabin and return its credential, once."""
+        _check_site(session, body.site_id)
+        try:
+            cabin, token = create_cabin(
+                log,
+                name=body.name,
+                site_id=body.site_id,
+                serial=body.serial,
+                now=clock(),
+                actor_id=admin.id,
             )
-    try:
-        with database.write_transaction() as session:
-            cabin = _get(session, cabin_id)
-            if "site_id" in changes:
-                _check_site(session, changes["site_id"])
-            for field, value in changes.items():
-                setattr(cabin, field, value)
-    except IntegrityError as exc:
-        raise _serial_taken(body.serial) from exc
-    logger.info("cabin %d changed by user %d: %s", cabin.id, admin.id, sorted(changes))
-    return CabinOut.model_validate(cabin)
+        except IntegrityError as exc:
+            raise _serial_taken(body.serial) from exc
+        logger.info("cabin %d created by user %d", cabin.id, admin.id)
+        return CabinWithToken(cabin=CabinOut.model_validate(cabin), token=token)
 
+    @router.get("/{cabin_id}")
+    def get_cabin(cabin_id: int, session: SessionDep, _staff: StaffUser) -> CabinOut:
+        """One cabin."""
+        return CabinOut.model_validate(_get(session, cabin_id))
 
-def _revoke(log: AttentionLog, cabin_id: int, *, now: datetime, actor_id: int) -> int:
-    with log.writing() as session:
-        count = revoke_cabin_credentials(session, cabin_id, now=now)
-        if count:
-            event = _audit(EventKind.AUDIT_CREDENTIAL_REVOKED, actor_id, now, cabin_id)
-            log.append_in(session, event)
-    return count
+    @router.patch("/{cabin_id}")
+    def update_cabin(
+        cabin_id: int, body: CabinUpdate, database: DatabaseDep, admin: AdminUser
+    ) -> CabinOut:
+        """Rename a cabin, move it, set its serial or status."""
+        changes = body.model_dump(exclude_unset=True)
+        for field in ("name", "site_id", "status"):
+            if field in changes and changes[field] is None:
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Expected a value for {field}"
+                )
+        try:
+            with database.write_transaction() as session:
+                cabin = _get(session, cabin_id)
+                if "site_id" in changes:
+                    _check_site(session, changes["site_id"])
+                for field, value in changes.items():
+                    setattr(cabin, field, value)
+        except IntegrityError as exc:
+            raise _serial_taken(body.serial) from exc
+        logger.info("cabin %d changed by user %d: %s", cabin.id, admin.id, sorted(changes))
+        return CabinOut.model_validate(cabin)
 
+    @router.post("/{cabin_id}/revoke")
+    async def revoke(
+        cabin_id: int, admin: AdminUser, log: LogDep, live: BoardDep, clock: ClockDep
+    ) -> Revoked:
+        """Revoke every credential of a cabin and close its connection: it can no longer connect."""
+        try:
+            done = await revoke_cabin(
+                log, live, cabin_id, actor_id=admin.id, via="admin", now=clock()
+            )
+        except CabinUnknown as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+        return Revoked(revoked=done.revoked)
 
-@router.post("/{cabin_id}/revoke")
-def revoke_cabin(
-    cabin_id: int, session: SessionDep, admin: AdminUser, log: LogDep, clock: ClockDep
-) -> Revoked:
-    """Revoke every credential of a cabin: it can no longer upload or connect."""
-    _get(session, cabin_id)
-    count = _revoke(log, cabin_id, now=clock(), actor_id=admin.id)
-    logger.info("cabin %d: %d credentials revoked by user %d", cabin_id, count, admin.id)
-    return Revoked(revoked=count)
+    @router.post("/{cabin_id}/credentials", status_code=status.HTTP_201_CREATED)
+    def reissue_credential(
+        cabin_id: int, session: SessionDep, admin: AdminUser, log: LogDep, clock: ClockDep
+    ) -> CabinWithToken:
+        """Replace a cabin's credentials with a new one (re-enrolment), returned once."""
+        cabin = _get(session, cabin_id)
+        now = clock()
+        with log.writing() as write:
+            revoke_cabin_credentials(write, cabin_id, now=now)
+            token = create_cabin_credential(write, cabin, now=now)
+            log.append_in(write, _audit(EventKind.AUDIT_CREDENTIAL_ISSUED, admin.id, now, cabin_id))
+        logger.info("cabin %d: new credential issued by user %d", cabin_id, admin.id)
+        return CabinWithToken(cabin=CabinOut.model_validate(cabin), token=token)
 
-
-@router.post("/{cabin_id}/credentials", status_code=status.HTTP_201_CREATED)
-def reissue_credential(
-    cabin_id: int, session: SessionDep, admin: AdminUser, log: LogDep, clock: ClockDep
-) -> CabinWithToken:
-    """Replace a cabin's credentials with a new one (re-enrolment), returned once."""
-    cabin = _get(session, cabin_id)
-    now = clock()
-    with log.writing() as write:
-        revoke_cabin_credentials(write, cabin_id, now=now)
-        token = create_cabin_credential(write, cabin, now=now)
-        log.append_in(write, _audit(EventKind.AUDIT_CREDENTIAL_ISSUED, admin.id, now, cabin_id))
-    logger.info("cabin %d: new credential issued by user %d", cabin_id, admin.id)
-    return CabinWithToken(cabin=CabinOut.model_validate(cabin), token=token)
+    return router

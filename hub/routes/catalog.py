@@ -9,8 +9,6 @@ from sqlalchemy import select
 from hub.deps import SessionDep, UserOrCabin
 from hub.models import Outcome, Service, Topic
 
-router = APIRouter(prefix="/api", tags=["catalog"])
-
 
 class CatalogItem(BaseModel):
     """A code and its name in each language."""
@@ -35,22 +33,30 @@ class Catalog(BaseModel):
     outcomes: list[CatalogItem]
 
 
-@router.get("/catalog")
-def catalog(session: SessionDep, _caller: UserOrCabin) -> Catalog:
-    """Active services, topics and outcomes, with their names in each language."""
-    services = list(
-        session.scalars(select(Service).where(Service.active.is_(True)).order_by(Service.code))
-    )
-    codes = {service.id: service.code for service in services}
-    topics = session.scalars(select(Topic).where(Topic.active.is_(True)).order_by(Topic.code))
-    outcomes = session.scalars(
-        select(Outcome).where(Outcome.active.is_(True)).order_by(Outcome.code)
-    )
-    return Catalog(
-        services=[CatalogItem.model_validate(service) for service in services],
-        topics=[
-            TopicItem(code=topic.code, names=topic.names, service=codes.get(topic.service_id or 0))
-            for topic in topics
-        ],
-        outcomes=[CatalogItem.model_validate(outcome) for outcome in outcomes],
-    )
+def build_router() -> APIRouter:
+    """The catalogue of services, topics and outcomes."""
+    router = APIRouter(prefix="/api", tags=["catalog"])
+
+    @router.get("/catalog")
+    def catalog(session: SessionDep, _caller: UserOrCabin) -> Catalog:
+        """Active services, topics and outcomes, with their names in each language."""
+        services = list(
+            session.scalars(select(Service).where(Service.active.is_(True)).order_by(Service.code))
+        )
+        codes = {service.id: service.code for service in services}
+        topics = session.scalars(select(Topic).where(Topic.active.is_(True)).order_by(Topic.code))
+        outcomes = session.scalars(
+            select(Outcome).where(Outcome.active.is_(True)).order_by(Outcome.code)
+        )
+        return Catalog(
+            services=[CatalogItem.model_validate(service) for service in services],
+            topics=[
+                TopicItem(
+                    code=topic.code, names=topic.names, service=codes.get(topic.service_id or 0)
+                )
+                for topic in topics
+            ],
+            outcomes=[CatalogItem.model_validate(outcome) for outcome in outcomes],
+        )
+
+    return router

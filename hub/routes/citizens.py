@@ -9,30 +9,35 @@ a call, while it is connected, may read that citizen's history.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from contract.events import EventKind, NewEvent, actor_for_cabin, actor_for_user
 from hub.attention_log import AttentionLog
-from hub.deps import ClockDep, CurrentUser, LogDep, SessionDep, SettingsDep, UserOrCabin
-from hub.events import EventKind, NewEvent, actor_for_cabin, actor_for_user
+from hub.citizens import citizen_ref
+from hub.deps import (
+    ClockDep,
+    CurrentUser,
+    LogDep,
+    SessionDep,
+    SettingsDep,
+    SwitchboardDep,
+    UserOrCabin,
+)
+from hub.documents import LiveCall, LiveCalls, party_of
 from hub.models import Attention, Cabin, LogEntry, Site, User
-from hub.routes.documents import LiveCall, live_calls, party_of
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/calls", tags=["citizens"])
 
 #: Identity checks (good or bad) one attention may record; more are refused with 429.
 MAX_CHECKS_PER_ATTENTION = 5
@@ -46,8 +51,6 @@ IdMethod = Literal[
 CABIN_METHODS = frozenset({"document_scanned", "electronic_id", "clave"})
 DocumentType = Literal["dni", "nie", "passport"]
 
-_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
-_NIE_PREFIX = {"X": "0", "Y": "1", "Z": "2"}
 #: The events that bring a document into an attention, and what the console calls each.
 _DOCUMENT_KINDS = {
     EventKind.DOCUMENT_SCANNED.value: "scan",
@@ -104,37 +107,8 @@ class CitizenOut(BaseModel):
     attentions: list[HistoryItem]
 
 
-def normalise_number(document_type: str, number: str) -> str:
-    """The document number in canonical form; ``ValueError`` if it is not a valid one."""
-    compact = re.sub(r"[\s.\-]", "", number).upper()
-    if document_type == "passport":
-        if not re.fullmatch(r"[A-Z0-9]{5,20}", compact):
-            raise ValueError("Expected a passport number of 5 to 20 letters and digits")
-        return compact
-    if document_type == "nie":
-        what = "a NIE: X, Y or Z, 7 digits and the check letter"
-        match = re.fullmatch(r"([XYZ])([0-9]{7})([A-Z])", compact)
-        digits, letter = (_NIE_PREFIX[match[1]] + match[2], match[3]) if match else ("0", "")
-    else:
-        what = "a DNI: 8 digits and the check letter"
-        compact = compact.zfill(9)
-        match = re.fullmatch(r"([0-9]{8})([A-Z])", compact)
-        digits, letter = (match[1], match[2]) if match else ("0", "")
-    # The message never repeats the number: it is personal data.
-    if _DNI_LETTERS[int(digits) % 23] != letter:
-        raise ValueError(f"Expected {what}, but the number or its letter is wrong")
-    return compact
-
-
-def citizen_ref(secret: str, document_type: str, number: str) -> str:
-    """The opaque reference of a person for a valid document number."""
-    key = hmac.new(secret.encode(), b"cabina citizen reference v1", hashlib.sha256).digest()
-    canonical = f"{document_type}:{normalise_number(document_type, number)}"
-    return "c1-" + hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
-
-
-def _call_for(request: Request, call_id: str, principal: User | Cabin) -> tuple[LiveCall, str]:
-    call = live_calls(request.app).call(call_id)
+def _call_for(calls: LiveCalls, call_id: str, principal: User | Cabin) -> tuple[LiveCall, str]:
+    call = calls.call(call_id)
     if call is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No current call {call_id!r}")
     party = party_of(call.cabin_id, call.agent_id, principal)
@@ -163,56 +137,6 @@ def _record(log: AttentionLog, event: NewEvent) -> None:
                 "for one attention, but this would be one more",
             )
         log.append_in(session, event)
-
-
-@router.post("/{call_id}/identity", status_code=status.HTTP_201_CREATED)
-async def record_identity(
-    call_id: str,
-    body: IdentityIn,
-    request: Request,
-    principal: UserOrCabin,
-    log: LogDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-) -> IdentityOut:
-    """Record how the citizen of a call was identified, by its agent or its cabin."""
-    call, party = _call_for(request, call_id, principal)
-    if party == "cabin" and body.method not in CABIN_METHODS:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            detail=f"Expected a method the cabin can vouch for ({', '.join(sorted(CABIN_METHODS))})"
-            f", but got {body.method!r}",
-        )
-    data: dict[str, Any] = {"method": body.method, "document_type": body.document_type}
-    error = ""
-    try:
-        data["citizen_ref"] = citizen_ref(
-            settings.secret_key.get_secret_value(), body.document_type, body.document_number
-        )
-    except ValueError as exc:
-        error = str(exc)
-        data["valid"] = False
-    now = clock()
-    actor = actor_for_cabin(principal.id) if party == "cabin" else actor_for_user(principal.id)
-    event = NewEvent(
-        event_id=str(uuid.uuid4()),
-        kind=EventKind.AUDIT_IDENTIFICATION,
-        attention_id=call.attention_id,
-        actor=actor,
-        occurred_at=now,
-        data=data,
-    )
-    # A failed check is recorded too, so that guessing numbers runs into the limit.
-    await run_in_threadpool(_record, log, event)
-    if "citizen_ref" not in data:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=[{"loc": ["body", "document_number"], "msg": error, "type": "value_error"}],
-        )
-    logger.info("identity checked (%s) in call %s", body.method, call_id)
-    return IdentityOut(
-        method=body.method, document_type=body.document_type, verified_at=now, verified_by=party
-    )
 
 
 def _identity(session: Session, attention_id: str) -> tuple[IdentityOut, str] | None:
@@ -278,13 +202,70 @@ def _history(session: Session, ref: str, current: str) -> list[HistoryItem]:
     ]
 
 
-@router.get("/{call_id}/citizen")
-def citizen(call_id: str, request: Request, user: CurrentUser, session: SessionDep) -> CitizenOut:
-    """The identity check and earlier attentions of the citizen this agent is serving now."""
-    call, party = _call_for(request, call_id, user)
-    assert party == "agent"  # a signed-in person can only be the agent end
-    found = _identity(session, call.attention_id)
-    if found is None:
-        return CitizenOut(identity=None, attentions=[])
-    identity, ref = found
-    return CitizenOut(identity=identity, attentions=_history(session, ref, call.attention_id))
+def build_router() -> APIRouter:
+    """The identity of a call's citizen, and their earlier attentions."""
+    router = APIRouter(prefix="/api/calls", tags=["citizens"])
+
+    @router.post("/{call_id}/identity", status_code=status.HTTP_201_CREATED)
+    async def record_identity(
+        call_id: str,
+        body: IdentityIn,
+        switchboard: SwitchboardDep,
+        principal: UserOrCabin,
+        log: LogDep,
+        settings: SettingsDep,
+        clock: ClockDep,
+    ) -> IdentityOut:
+        """Record how the citizen of a call was identified, by its agent or its cabin."""
+        call, party = _call_for(switchboard, call_id, principal)
+        if party == "cabin" and body.method not in CABIN_METHODS:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail="Expected a method the cabin can vouch for "
+                f"({', '.join(sorted(CABIN_METHODS))}), but got {body.method!r}",
+            )
+        data: dict[str, Any] = {"method": body.method, "document_type": body.document_type}
+        error = ""
+        try:
+            data["citizen_ref"] = citizen_ref(
+                settings.secret_key.get_secret_value(), body.document_type, body.document_number
+            )
+        except ValueError as exc:
+            error = str(exc)
+            data["valid"] = False
+        now = clock()
+        actor = actor_for_cabin(principal.id) if party == "cabin" else actor_for_user(principal.id)
+        event = NewEvent(
+            event_id=str(uuid.uuid4()),
+            kind=EventKind.AUDIT_IDENTIFICATION,
+            attention_id=call.attention_id,
+            actor=actor,
+            occurred_at=now,
+            data=data,
+        )
+        # A failed check is recorded too, so that guessing numbers runs into the limit.
+        await run_in_threadpool(_record, log, event)
+        if "citizen_ref" not in data:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=[{"loc": ["body", "document_number"], "msg": error, "type": "value_error"}],
+            )
+        logger.info("identity checked (%s) in call %s", body.method, call_id)
+        return IdentityOut(
+            method=body.method, document_type=body.document_type, verified_at=now, verified_by=party
+        )
+
+    @router.get("/{call_id}/citizen")
+    def citizen(
+        call_id: str, switchboard: SwitchboardDep, user: CurrentUser, session: SessionDep
+    ) -> CitizenOut:
+        """The identity check and earlier attentions of the citizen this agent is serving now."""
+        call, party = _call_for(switchboard, call_id, user)
+        assert party == "agent"  # a signed-in person can only be the agent end
+        found = _identity(session, call.attention_id)
+        if found is None:
+            return CitizenOut(identity=None, attentions=[])
+        identity, ref = found
+        return CitizenOut(identity=identity, attentions=_history(session, ref, call.attention_id))
+
+    return router

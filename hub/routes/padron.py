@@ -23,22 +23,19 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.deps import ClockDep, SupervisorUser, UserOrCabin
+from contract.languages import Language
+from hub.deps import ClockDep, PadronDep, SupervisorUser, UserOrCabin
 from hub.models import Cabin, Role, User
 from hub.padron import csv_code, errors
 from hub.padron.caller import Caller, NotYourAttention
 from hub.padron.identification import Identified
-from hub.padron.runtime import Padron, PadronDep
+from hub.padron.service import Padron
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/padron", tags=["padron"])
-
-Language = Literal["es", "ca", "ca@valencia", "eu", "gl", "en"]
 
 _STATUS: dict[type[errors.PadronError], int] = {
-    errors.InvalidDocument: 422,
-    errors.InvalidBirthDate: 422,
+    errors.IdentityRefused: 422,
     errors.WrongCode: 422,
     errors.NotFound: 404,
     errors.NotRegistered: 409,
@@ -161,7 +158,7 @@ def _refusal(exc: errors.PadronError, lang: str, now: datetime | None = None) ->
         "detail": exc.detail,
     }
     headers: dict[str, str] = {}
-    if isinstance(exc, errors.InvalidDocument | errors.InvalidBirthDate):
+    if isinstance(exc, errors.IdentityRefused):
         body["reason"] = exc.reason
     if isinstance(exc, errors.WrongCode):
         body["attempts_left"] = exc.attempts_left
@@ -187,105 +184,115 @@ def _identified(result: Identified) -> IdentifyOut:
     )
 
 
-@router.post("/identify", response_model=IdentifyOut, responses=_ERRORS)
-def identify(
-    body: IdentifyIn, principal: UserOrCabin, padron: PadronDep, clock: ClockDep
-) -> IdentifyOut | JSONResponse:
-    """Identify the citizen of an attention by document and date of birth."""
-    caller = _caller(principal)
-    try:
-        result = padron.identifier.identify(
-            caller, body.attention_id, body.document, body.birth_date, body.language
-        )
-    except NotYourAttention as exc:
-        raise _forbidden(exc) from exc
-    except errors.PadronError as exc:
-        return _refusal(exc, body.language, clock())
-    return _identified(result)
-
-
-@router.post("/identify/confirm", response_model=IdentifyOut, responses=_ERRORS)
-def confirm(
-    body: ConfirmIn, principal: UserOrCabin, padron: PadronDep
-) -> IdentifyOut | JSONResponse:
-    """Confirm an identification with the one-time code sent to the citizen."""
-    try:
-        result = padron.identifier.confirm(_caller(principal), body.identification_id, body.code)
-    except NotYourAttention as exc:
-        raise _forbidden(exc) from exc
-    except errors.PadronError as exc:
-        return _refusal(exc, body.language)
-    return _identified(result)
-
-
 def _public_url(padron: Padron, request: Request) -> str:
     return padron.hub.public_url or str(request.base_url).rstrip("/")
 
 
-@router.post(
-    "/certificates",
-    response_model=CertificateOut,
-    status_code=status.HTTP_201_CREATED,
-    responses=_ERRORS,
-)
-def issue_certificate(
-    body: CertificateIn, request: Request, principal: UserOrCabin, padron: PadronDep
-) -> CertificateOut | JSONResponse:
-    """Issue a certificate for a confirmed identification: by its cabin, or the agent serving."""
-    caller = _caller(principal)
-    try:
-        issued = padron.issuer.issue(
-            caller, body.identification_id, body.kind, body.language, _public_url(padron, request)
+def build_router() -> APIRouter:
+    """Identification against the padrón, and its certificates."""
+    router = APIRouter(prefix="/api/padron", tags=["padron"])
+
+    @router.post("/identify", response_model=IdentifyOut, responses=_ERRORS)
+    def identify(
+        body: IdentifyIn, principal: UserOrCabin, padron: PadronDep, clock: ClockDep
+    ) -> IdentifyOut | JSONResponse:
+        """Identify the citizen of an attention by document and date of birth."""
+        caller = _caller(principal)
+        try:
+            result = padron.identifier.identify(
+                caller, body.attention_id, body.document, body.birth_date, body.language
+            )
+        except NotYourAttention as exc:
+            raise _forbidden(exc) from exc
+        except errors.PadronError as exc:
+            return _refusal(exc, body.language, clock())
+        return _identified(result)
+
+    @router.post("/identify/confirm", response_model=IdentifyOut, responses=_ERRORS)
+    def confirm(
+        body: ConfirmIn, principal: UserOrCabin, padron: PadronDep
+    ) -> IdentifyOut | JSONResponse:
+        """Confirm an identification with the one-time code sent to the citizen."""
+        try:
+            result = padron.identifier.confirm(
+                _caller(principal), body.identification_id, body.code
+            )
+        except NotYourAttention as exc:
+            raise _forbidden(exc) from exc
+        except errors.PadronError as exc:
+            return _refusal(exc, body.language)
+        return _identified(result)
+
+    @router.post(
+        "/certificates",
+        response_model=CertificateOut,
+        status_code=status.HTTP_201_CREATED,
+        responses=_ERRORS,
+    )
+    def issue_certificate(
+        body: CertificateIn, request: Request, principal: UserOrCabin, padron: PadronDep
+    ) -> CertificateOut | JSONResponse:
+        """Issue a certificate for a confirmed identification, by its cabin or the agent serving."""
+        caller = _caller(principal)
+        try:
+            issued = padron.issuer.issue(
+                caller,
+                body.identification_id,
+                body.kind,
+                body.language,
+                _public_url(padron, request),
+            )
+        except NotYourAttention as exc:
+            raise _forbidden(exc) from exc
+        except errors.PadronError as exc:
+            return _refusal(exc, body.language)
+        return CertificateOut(
+            certificate_id=issued.certificate_id,
+            csv=csv_code.grouped(issued.csv),
+            verify_url=issued.verify_url,
+            pdf_url=f"/api/padron/certificates/{issued.certificate_id}.pdf",
+            kind=issued.kind,
+            language=issued.language,
+            people=issued.people,
+            issued_at=issued.issued_at,
         )
-    except NotYourAttention as exc:
-        raise _forbidden(exc) from exc
-    except errors.PadronError as exc:
-        return _refusal(exc, body.language)
-    return CertificateOut(
-        certificate_id=issued.certificate_id,
-        csv=csv_code.grouped(issued.csv),
-        verify_url=issued.verify_url,
-        pdf_url=f"/api/padron/certificates/{issued.certificate_id}.pdf",
-        kind=issued.kind,
-        language=issued.language,
-        people=issued.people,
-        issued_at=issued.issued_at,
+
+    @router.get(
+        "/certificates/{certificate_id}.pdf",
+        response_class=Response,
+        responses={200: {"content": {"application/pdf": {}}}, 403: {}, 404: {}},
     )
+    def certificate_pdf(certificate_id: str, principal: UserOrCabin, padron: PadronDep) -> Response:
+        """The PDF of a certificate, for the cabin of its attention or the agent who asked."""
+        try:
+            pdf = padron.issuer.pdf_for(_caller(principal), certificate_id)
+        except LookupError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+        except NotYourAttention as exc:
+            raise _forbidden(exc) from exc
+        except errors.PadronError as exc:
+            return _refusal(exc, "en")
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Cache-Control": "no-store",
+                "Content-Disposition": f'inline; filename="certificate-{certificate_id}.pdf"',
+            },
+        )
 
+    @router.post("/certificates/{certificate_id}/revoke")
+    def revoke_certificate(
+        certificate_id: str, body: RevokeIn, supervisor: SupervisorUser, padron: PadronDep
+    ) -> RevokedOut:
+        """Revoke a certificate (a supervisor or admin): the verification page then says so."""
+        try:
+            row = padron.verifier.revoke(certificate_id, by_user=supervisor.id, reason=body.reason)
+        except LookupError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+        assert row.revoked_at is not None and row.revoked_reason is not None
+        return RevokedOut(
+            certificate_id=row.id, revoked_at=row.revoked_at, reason=row.revoked_reason
+        )
 
-@router.get(
-    "/certificates/{certificate_id}.pdf",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, 403: {}, 404: {}},
-)
-def certificate_pdf(certificate_id: str, principal: UserOrCabin, padron: PadronDep) -> Response:
-    """The PDF of a certificate, for the cabin of its attention or the agent who asked."""
-    try:
-        pdf = padron.issuer.pdf_for(_caller(principal), certificate_id)
-    except LookupError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
-    except NotYourAttention as exc:
-        raise _forbidden(exc) from exc
-    except errors.PadronError as exc:
-        return _refusal(exc, "en")
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Cache-Control": "no-store",
-            "Content-Disposition": f'inline; filename="certificate-{certificate_id}.pdf"',
-        },
-    )
-
-
-@router.post("/certificates/{certificate_id}/revoke")
-def revoke_certificate(
-    certificate_id: str, body: RevokeIn, supervisor: SupervisorUser, padron: PadronDep
-) -> RevokedOut:
-    """Revoke a certificate (a supervisor or admin): the verification page then says so."""
-    try:
-        row = padron.verifier.revoke(certificate_id, by_user=supervisor.id, reason=body.reason)
-    except LookupError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
-    assert row.revoked_at is not None and row.revoked_reason is not None
-    return RevokedOut(certificate_id=row.id, revoked_at=row.revoked_at, reason=row.revoked_reason)
+    return router

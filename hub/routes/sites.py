@@ -20,7 +20,6 @@ from hub.schedule import OpeningHours
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/sites", tags=["sites"])
 
 SiteName = Annotated[str, Field(min_length=1, max_length=200)]
 Address = Annotated[str, Field(min_length=1, max_length=400)]
@@ -116,76 +115,83 @@ def _name_taken(name: str) -> HTTPException:
     )
 
 
-@router.get("")
-def list_sites(session: SessionDep, _user: CurrentUser) -> list[SiteOut]:
-    """Every site."""
-    return [
-        SiteOut.model_validate(site) for site in session.scalars(select(Site).order_by(Site.name))
-    ]
+def build_router() -> APIRouter:
+    """The sites: everyone signed in reads them, admins change them."""
+    router = APIRouter(prefix="/api/sites", tags=["sites"])
 
+    @router.get("")
+    def list_sites(session: SessionDep, _user: CurrentUser) -> list[SiteOut]:
+        """Every site."""
+        return [
+            SiteOut.model_validate(site)
+            for site in session.scalars(select(Site).order_by(Site.name))
+        ]
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def add_site(body: SiteCreate, database: DatabaseDep, admin: AdminUser, clock: ClockDep) -> SiteOut:
-    """Create a site."""
-    site = Site(**body.model_dump(), created_at=clock())
-    try:
-        with database.write_transaction() as session:
-            session.add(site)
-    except IntegrityError as exc:
-        raise _name_taken(body.name) from exc
-    logger.info("site %d created by user %d", site.id, admin.id)
-    return SiteOut.model_validate(site)
+    @router.post("", status_code=status.HTTP_201_CREATED)
+    def add_site(
+        body: SiteCreate, database: DatabaseDep, admin: AdminUser, clock: ClockDep
+    ) -> SiteOut:
+        """Create a site."""
+        site = Site(**body.model_dump(), created_at=clock())
+        try:
+            with database.write_transaction() as session:
+                session.add(site)
+        except IntegrityError as exc:
+            raise _name_taken(body.name) from exc
+        logger.info("site %d created by user %d", site.id, admin.id)
+        return SiteOut.model_validate(site)
 
+    @router.get("/{site_id}")
+    def get_site(site_id: int, session: SessionDep, _user: CurrentUser) -> SiteOut:
+        """One site."""
+        return SiteOut.model_validate(_get(session, site_id))
 
-@router.get("/{site_id}")
-def get_site(site_id: int, session: SessionDep, _user: CurrentUser) -> SiteOut:
-    """One site."""
-    return SiteOut.model_validate(_get(session, site_id))
+    @router.patch("/{site_id}")
+    def update_site(
+        site_id: int, body: SiteUpdate, database: DatabaseDep, admin: AdminUser
+    ) -> SiteOut:
+        """Change a site."""
+        changes = body.model_dump(exclude_unset=True)
+        for field in ("name", "address", "timezone", "opening_hours"):
+            if field in changes and changes[field] is None:
+                raise RequestValidationError(
+                    [
+                        {
+                            "type": "missing",
+                            "loc": ("body", field),
+                            "msg": f"Expected a value for {field}",
+                        }
+                    ]
+                )
+        try:
+            with database.write_transaction() as session:
+                site = _get(session, site_id)
+                hours = changes.get("opening_hours", site.opening_hours)
+                try:
+                    check_opening_hours(hours, changes.get("timezone", site.timezone))
+                except ValueError as exc:
+                    raise RequestValidationError(
+                        [{"type": "value_error", "loc": ("body", "opening_hours"), "msg": str(exc)}]
+                    ) from exc
+                for field, value in changes.items():
+                    setattr(site, field, value)
+        except IntegrityError as exc:
+            raise _name_taken(str(changes.get("name"))) from exc
+        logger.info("site %d changed by user %d: %s", site.id, admin.id, sorted(changes))
+        return SiteOut.model_validate(site)
 
-
-@router.patch("/{site_id}")
-def update_site(site_id: int, body: SiteUpdate, database: DatabaseDep, admin: AdminUser) -> SiteOut:
-    """Change a site."""
-    changes = body.model_dump(exclude_unset=True)
-    for field in ("name", "address", "timezone", "opening_hours"):
-        if field in changes and changes[field] is None:
-            raise RequestValidationError(
-                [
-                    {
-                        "type": "missing",
-                        "loc": ("body", field),
-                        "msg": f"Expected a value for {field}",
-                    }
-                ]
-            )
-    try:
+    @router.delete("/{site_id}", status_code=status.HTTP_204_NO_CONTENT)
+    def delete_site(site_id: int, database: DatabaseDep, admin: AdminUser) -> None:
+        """Delete a site that nothing refers to yet."""
         with database.write_transaction() as session:
             site = _get(session, site_id)
-            hours = changes.get("opening_hours", site.opening_hours)
-            try:
-                check_opening_hours(hours, changes.get("timezone", site.timezone))
-            except ValueError as exc:
-                raise RequestValidationError(
-                    [{"type": "value_error", "loc": ("body", "opening_hours"), "msg": str(exc)}]
-                ) from exc
-            for field, value in changes.items():
-                setattr(site, field, value)
-    except IntegrityError as exc:
-        raise _name_taken(str(changes.get("name"))) from exc
-    logger.info("site %d changed by user %d: %s", site.id, admin.id, sorted(changes))
-    return SiteOut.model_validate(site)
+            for model, what in ((Cabin, "cabins"), (User, "users"), (Attention, "attentions")):
+                if session.scalar(select(exists().where(model.site_id == site_id))):
+                    raise HTTPException(
+                        status.HTTP_409_CONFLICT,
+                        detail=f"Expected a site without {what}, but site {site_id} has some",
+                    )
+            session.delete(site)
+        logger.info("site %d deleted by user %d", site_id, admin.id)
 
-
-@router.delete("/{site_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_site(site_id: int, database: DatabaseDep, admin: AdminUser) -> None:
-    """Delete a site that nothing refers to yet."""
-    with database.write_transaction() as session:
-        site = _get(session, site_id)
-        for model, what in ((Cabin, "cabins"), (User, "users"), (Attention, "attentions")):
-            if session.scalar(select(exists().where(model.site_id == site_id))):
-                raise HTTPException(
-                    status.HTTP_409_CONFLICT,
-                    detail=f"Expected a site without {what}, but site {site_id} has some",
-                )
-        session.delete(site)
-    logger.info("site %d deleted by user %d", site_id, admin.id)
+    return router

@@ -19,20 +19,19 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db import Database
-from hub.deps import ClockDep, SessionDep, SettingsDep, SupervisorUser
+from hub.deps import ClockDep, DatabaseDep, SessionDep, SettingsDep, SupervisorUser, SwitchboardDep
 from hub.models import Attention, Cabin, CabinStatus, Role, Site, User
 from hub.routing import CallStatus, Router, RouterSnapshot
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api", tags=["supervisor"])
 
 #: The longest range one export may cover.
 MAX_EXPORT_DAYS = 366
@@ -297,32 +296,6 @@ def _agents(session: Session, snapshot: RouterSnapshot, calls: dict[int, int]) -
     return lines
 
 
-@router.get("/supervisor/overview")
-def overview(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    _supervisor: SupervisorUser,
-) -> Overview:
-    """Cabins, queues, agents and today's figures, as they are now."""
-    board: Board = request.app.state.switchboard
-    now = clock()
-    snapshot = board.snapshot()
-    today, calls_by_agent = _today(session, now, settings.timezone)
-    queues = [
-        QueueLine(service=service, language=language, **asdict(summary))
-        for (service, language), summary in snapshot.queues.items()
-    ]
-    return Overview(
-        generated_at=now,
-        cabins=_cabins(session, board),
-        queues=queues,
-        agents=_agents(session, snapshot, calls_by_agent),
-        today=today,
-    )
-
-
 def _cell(value: object, zone: ZoneInfo) -> str:
     if value is None:
         return ""
@@ -369,34 +342,63 @@ def _csv_rows(database: Database, start: datetime, end: datetime, timezone: str)
     yield flush()
 
 
-@router.get("/attentions.csv", response_class=StreamingResponse)
-def export_csv(
-    request: Request,
-    settings: SettingsDep,
-    _supervisor: SupervisorUser,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
-) -> StreamingResponse:
-    """Attentions that started from ``from`` to ``to`` (both days included) as CSV."""
-    if end < start:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"Expected 'to' on or after 'from', but got {start} to {end}",
+def build_router() -> APIRouter:
+    """The supervisors' board and the attentions export."""
+    router = APIRouter(prefix="/api", tags=["supervisor"])
+
+    @router.get("/supervisor/overview")
+    def overview(
+        board: SwitchboardDep,
+        session: SessionDep,
+        settings: SettingsDep,
+        clock: ClockDep,
+        _supervisor: SupervisorUser,
+    ) -> Overview:
+        """Cabins, queues, agents and today's figures, as they are now."""
+        now = clock()
+        snapshot = board.snapshot()
+        today, calls_by_agent = _today(session, now, settings.timezone)
+        queues = [
+            QueueLine(service=service, language=language, **asdict(summary))
+            for (service, language), summary in snapshot.queues.items()
+        ]
+        return Overview(
+            generated_at=now,
+            cabins=_cabins(session, board),
+            queues=queues,
+            agents=_agents(session, snapshot, calls_by_agent),
+            today=today,
         )
-    if (end - start).days >= MAX_EXPORT_DAYS:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"Expected at most {MAX_EXPORT_DAYS} days, but got {(end - start).days + 1}",
+
+    @router.get("/attentions.csv", response_class=StreamingResponse)
+    def export_csv(
+        database: DatabaseDep,
+        settings: SettingsDep,
+        _supervisor: SupervisorUser,
+        start: Annotated[date, Query(alias="from")],
+        end: Annotated[date, Query(alias="to")],
+    ) -> StreamingResponse:
+        """Attentions that started from ``from`` to ``to`` (both days included) as CSV."""
+        if end < start:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=f"Expected 'to' on or after 'from', but got {start} to {end}",
+            )
+        if (end - start).days >= MAX_EXPORT_DAYS:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=f"Expected at most {MAX_EXPORT_DAYS} days, but got {(end - start).days + 1}",
+            )
+        first, _ = _day_bounds(start, settings.timezone)
+        _, last = _day_bounds(end, settings.timezone)
+        logger.info("attentions exported from %s to %s", start, end)
+        return StreamingResponse(
+            _csv_rows(database, first, last, settings.timezone),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="attentions-{start}-{end}.csv"',
+                "Cache-Control": "no-store",
+            },
         )
-    database: Database = request.app.state.database
-    first, _ = _day_bounds(start, settings.timezone)
-    _, last = _day_bounds(end, settings.timezone)
-    logger.info("attentions exported from %s to %s", start, end)
-    return StreamingResponse(
-        _csv_rows(database, first, last, settings.timezone),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="attentions-{start}-{end}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+
+    return router

@@ -12,16 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cabina.i18n import CITIZEN_LANGUAGES
+from contract.events import CODE_PATTERN, EventKind, NewEvent, actor_for_user
+from contract.languages import CITIZEN_LANGUAGES
 from hub.attention_log import AttentionLog
 from hub.deps import AdminUser, ClockDep, DatabaseDep, LogDep, PasswordsDep, SessionDep
-from hub.events import CODE_PATTERN, EventKind, NewEvent, actor_for_user
 from hub.models import Role, Site, User
 from hub.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, revoke_user_sessions
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/users", tags=["users"])
 
 Username = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$", examples=["mgarcia"])]
 DisplayName = Annotated[str, Field(min_length=1, max_length=200)]
@@ -168,95 +167,99 @@ def create_user(
     return user
 
 
-@router.get("")
-def list_users(session: SessionDep, _admin: AdminUser) -> list[UserOut]:
-    """Every staff account."""
-    users = session.scalars(select(User).order_by(User.username))
-    return [UserOut.model_validate(user) for user in users]
+def build_router() -> APIRouter:
+    """The staff accounts, for admins."""
+    router = APIRouter(prefix="/api/users", tags=["users"])
 
+    @router.get("")
+    def list_users(session: SessionDep, _admin: AdminUser) -> list[UserOut]:
+        """Every staff account."""
+        users = session.scalars(select(User).order_by(User.username))
+        return [UserOut.model_validate(user) for user in users]
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def add_user(
-    body: UserCreate,
-    session: SessionDep,
-    admin: AdminUser,
-    log: LogDep,
-    passwords: PasswordsDep,
-    clock: ClockDep,
-) -> UserOut:
-    """Create a staff account."""
-    _check_site(session, body.site_id)
-    user = create_user(
-        log,
-        username=body.username,
-        display_name=body.display_name,
-        password_hash=passwords.hash(body.password),
-        role=body.role,
-        now=clock(),
-        actor=actor_for_user(admin.id),
-        languages=body.languages,
-        services=body.services,
-        max_calls=body.max_calls,
-        site_id=body.site_id,
-    )
-    if user is None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail=f"Expected a new username, but {body.username!r} exists",
+    @router.post("", status_code=status.HTTP_201_CREATED)
+    def add_user(
+        body: UserCreate,
+        session: SessionDep,
+        admin: AdminUser,
+        log: LogDep,
+        passwords: PasswordsDep,
+        clock: ClockDep,
+    ) -> UserOut:
+        """Create a staff account."""
+        _check_site(session, body.site_id)
+        user = create_user(
+            log,
+            username=body.username,
+            display_name=body.display_name,
+            password_hash=passwords.hash(body.password),
+            role=body.role,
+            now=clock(),
+            actor=actor_for_user(admin.id),
+            languages=body.languages,
+            services=body.services,
+            max_calls=body.max_calls,
+            site_id=body.site_id,
         )
-    return UserOut.model_validate(user)
-
-
-@router.get("/{user_id}")
-def get_user(user_id: int, session: SessionDep, _admin: AdminUser) -> UserOut:
-    """One staff account."""
-    return UserOut.model_validate(_get(session, user_id))
-
-
-@router.patch("/{user_id}")
-def update_user(
-    user_id: int,
-    body: UserUpdate,
-    database: DatabaseDep,
-    admin: AdminUser,
-    passwords: PasswordsDep,
-    clock: ClockDep,
-) -> UserOut:
-    """Change a staff account; deactivating it or changing its password signs it out."""
-    changes = body.model_dump(exclude_unset=True)
-    for field in ("display_name", "role", "active", "languages", "services", "max_calls"):
-        if field in changes and changes[field] is None:
+        if user is None:
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Expected a value for {field}"
+                status.HTTP_409_CONFLICT,
+                detail=f"Expected a new username, but {body.username!r} exists",
             )
-    new_hash = passwords.hash(body.password) if body.password is not None else None
-    with database.write_transaction() as session:
-        user = _get(session, user_id)
-        if "site_id" in changes:
-            _check_site(session, body.site_id)
-        losing_admin = user.role is Role.ADMIN and (
-            changes.get("role", Role.ADMIN) is not Role.ADMIN or changes.get("active") is False
-        )
-        if losing_admin:
-            _keep_an_admin(session, user.id)
-        for field, value in changes.items():
-            if field != "password":
-                setattr(user, field, value)
-        if new_hash is not None:
-            user.password_hash = new_hash
-        if new_hash is not None or changes.get("active") is False:
+        return UserOut.model_validate(user)
+
+    @router.get("/{user_id}")
+    def get_user(user_id: int, session: SessionDep, _admin: AdminUser) -> UserOut:
+        """One staff account."""
+        return UserOut.model_validate(_get(session, user_id))
+
+    @router.patch("/{user_id}")
+    def update_user(
+        user_id: int,
+        body: UserUpdate,
+        database: DatabaseDep,
+        admin: AdminUser,
+        passwords: PasswordsDep,
+        clock: ClockDep,
+    ) -> UserOut:
+        """Change a staff account; deactivating it or changing its password signs it out."""
+        changes = body.model_dump(exclude_unset=True)
+        for field in ("display_name", "role", "active", "languages", "services", "max_calls"):
+            if field in changes and changes[field] is None:
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Expected a value for {field}"
+                )
+        new_hash = passwords.hash(body.password) if body.password is not None else None
+        with database.write_transaction() as session:
+            user = _get(session, user_id)
+            if "site_id" in changes:
+                _check_site(session, body.site_id)
+            losing_admin = user.role is Role.ADMIN and (
+                changes.get("role", Role.ADMIN) is not Role.ADMIN or changes.get("active") is False
+            )
+            if losing_admin:
+                _keep_an_admin(session, user.id)
+            for field, value in changes.items():
+                if field != "password":
+                    setattr(user, field, value)
+            if new_hash is not None:
+                user.password_hash = new_hash
+            if new_hash is not None or changes.get("active") is False:
+                revoke_user_sessions(session, user.id, now=clock())
+        logger.info("user %d changed by user %d: %s", user.id, admin.id, sorted(changes))
+        return UserOut.model_validate(user)
+
+    @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+    def deactivate_user(
+        user_id: int, database: DatabaseDep, admin: AdminUser, clock: ClockDep
+    ) -> None:
+        """Deactivate an account (it stays, as attentions refer to it) and sign it out."""
+        with database.write_transaction() as session:
+            user = _get(session, user_id)
+            if user.role is Role.ADMIN:
+                _keep_an_admin(session, user.id)
+            user.active = False
             revoke_user_sessions(session, user.id, now=clock())
-    logger.info("user %d changed by user %d: %s", user.id, admin.id, sorted(changes))
-    return UserOut.model_validate(user)
+        logger.info("user %d deactivated by user %d", user_id, admin.id)
 
-
-@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-def deactivate_user(user_id: int, database: DatabaseDep, admin: AdminUser, clock: ClockDep) -> None:
-    """Deactivate an account (it stays, as attentions refer to it) and sign it out."""
-    with database.write_transaction() as session:
-        user = _get(session, user_id)
-        if user.role is Role.ADMIN:
-            _keep_an_admin(session, user.id)
-        user.active = False
-        revoke_user_sessions(session, user.id, now=clock())
-    logger.info("user %d deactivated by user %d", user_id, admin.id)
+    return router

@@ -1,4 +1,4 @@
-"""A cabin for the browser tests, made of aiortc and :mod:`hub.protocol`.
+"""A cabin for the browser tests, made of aiortc and :mod:`contract.signalling`.
 
 It calls, offers WebRTC media (a moving test picture and a tone), counts the frames the
 agent's browser sends back, and carries out the steps the agent asks for the way a kiosk
@@ -27,9 +27,9 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack, VideoStreamT
 from aiortc.sdp import candidate_from_sdp
 from websockets.asyncio.client import ClientConnection, connect
 
+from contract import signalling as p
 from hardware.errors import HardwareError
-from hardware.printer import Align, ReceiptPrinter, Ticket, TicketLine
-from hub import protocol as p
+from hardware.receipt_printer import Align, ReceiptPrinter, Ticket, TicketLine
 
 logger = logging.getLogger(__name__)
 

@@ -26,11 +26,12 @@ from playwright.async_api import Browser, async_playwright
 from support.peers import Place
 
 from cabina.config import load_settings
+from contract.clock import Clock, utc_now
 from hub.demo_data import seed_demo
-from hub.events import Clock, utc_now
 from hub.models import Role
 from hub.routes.users import create_user
 from hub.server import BackgroundHub
+from hub.services import services_of
 from hub.settings import HubSettings
 
 SECRET = "console-test-secret-key-0123456789-abcdefgh"
@@ -83,17 +84,18 @@ def served(
 def office(served: tuple[BackgroundHub, FastAPI]) -> Iterator[Office]:
     """The office, made through the hub's API."""
     hub, app = served
+    services = services_of(app)
     create_user(
-        app.state.attention_log,
+        services.attention_log,
         username="admin",
         display_name="Admin",
-        password_hash=app.state.passwords.hash(ADMIN_PASSWORD),
+        password_hash=services.passwords.hash(ADMIN_PASSWORD),
         role=Role.ADMIN,
-        now=app.state.clock(),
+        now=services.clock(),
         actor="hub",
     )
     # The demo's catalogue of services, topics and outcomes (and its own office, unused here).
-    seed_demo(app.state.attention_log, app.state.passwords, now=app.state.clock())
+    seed_demo(services.attention_log, services.passwords, now=services.clock())
     with httpx.Client(base_url=hub.url, timeout=30) as client:
         admin = sign_in(client, "admin", ADMIN_PASSWORD)
         place = Place(client, {"Authorization": f"Bearer {admin}"})

@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from support.peers import Peer, Place, open_peer
 
-from hub.events import Clock, utc_now
+from contract.clock import Clock, utc_now
 from hub.server import BackgroundHub
 from hub.settings import HubSettings
 

@@ -29,8 +29,9 @@ from playwright.async_api import Browser, WebSocketRoute
 from pypdf import PdfReader
 
 from hardware.health import PaperLevel
-from hardware.printer import ReceiptPrinter, ReceiptPrinterConfig, open_receipt_printer
-from hardware.printer.simulator import SimulatorHandle, start_background
+from hardware.receipt_printer import ReceiptPrinter, ReceiptPrinterConfig, open_receipt_printer
+from hardware.receipt_printer.simulator import SimulatorHandle, start_background
+from hub.services import services_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -164,7 +165,7 @@ async def test_an_agent_serves_a_citizen_from_ring_to_history(
     await laia.shot("wrap-up")
     await form.locator("button[type=submit]").click()
     await page.locator("cab-topbar .presence[data-state='available']").wait_for()
-    await office.app.state.event_writer.flush()
+    await services_of(office.app).event_writer.flush()
     first = attention(office, cabin.attention_id or "")
     assert (first["topic"], first["outcome"]) == ("padron_domicilio", "resolved")
     assert first["wait_s"] is not None and first["talk_s"] is not None
@@ -365,7 +366,7 @@ async def test_reloading_the_page_loses_neither_the_call_nor_the_wrap_up(
     assert await page.locator("cab-wrapup form").count() == 0
     # A page that went away took its agent offline: it comes back away, by choice.
     assert await page.locator("cab-topbar .presence").get_attribute("data-state") == "away"
-    await office.app.state.event_writer.flush()
+    await services_of(office.app).event_writer.flush()
     response = office.client.get(
         f"/api/attentions/{cabin.attention_id}", headers=office.headers("montse")
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from console.office import Connected, Office, connect_call, upload
 
-from hub.events import looks_like_identity_number
-from hub.routes.citizens import MAX_CHECKS_PER_ATTENTION, citizen_ref, normalise_number
+from contract.events import looks_like_identity_number
+from hub.citizens import citizen_ref, normalise_number
+from hub.routes.citizens import MAX_CHECKS_PER_ATTENTION
+from hub.services import services_of
 
 DNI = "12345678Z"
 OTHER_DNI = "87654321X"
@@ -110,7 +112,7 @@ async def test_earlier_attentions_of_the_same_person_are_shown(office: Office, j
     await first.agent.send(type="wrapup.done")
     await first.agent.close()
     await first.cabin.close()
-    await office.app.state.event_writer.flush()
+    await services_of(office.app).event_writer.flush()
 
     # Someone else, then the same person again, this time with Nerea.
     other = await connect_call(office, "laia")
@@ -165,8 +167,8 @@ async def test_bad_numbers_count_towards_the_limit(office: Office, call: Connect
 async def test_no_document_number_is_ever_stored(office: Office, call: Connected) -> None:
     identify(office, call.call_id)
     identify(office, call.call_id, document_type="nie", document_number="X1234567L")
-    await office.app.state.event_writer.flush()
-    with office.app.state.database.session() as session:
+    await services_of(office.app).event_writer.flush()
+    with services_of(office.app).database.session() as session:
         from sqlalchemy import text
 
         rows = session.execute(text("SELECT payload FROM log_entries")).scalars().all()

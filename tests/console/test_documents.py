@@ -8,7 +8,9 @@ from pathlib import Path
 
 from console.office import Connected, Office, connect_call, make_pdf, upload
 
-from hub.routes.documents import MAX_DOCUMENT_BYTES, RETENTION_S, DocumentStore, detect_type
+from hub.documents import RETENTION_S, DocumentStore, detect_type
+from hub.routes.documents import MAX_DOCUMENT_BYTES
+from hub.services import services_of
 
 
 async def test_a_scan_from_the_cabin_reaches_the_agent_and_no_one_else(
@@ -45,7 +47,7 @@ async def test_what_the_cabin_hands_over_is_in_the_attention_as_a_reference(
         content=pdf,
         headers=office.headers("cabin"),
     ).json()
-    await office.app.state.event_writer.flush()
+    await services_of(office.app).event_writer.flush()
     timeline = office.client.get(
         f"/api/attentions/{call.attention_id}", headers=office.headers("montse")
     ).json()["timeline"]
@@ -162,9 +164,10 @@ async def test_documents_outlive_their_call_only_by_the_retention(
     office: Office, call: Connected, jpeg: bytes
 ) -> None:
     document_id = upload(office, call.call_id, "cabin", "scan", jpeg).json()["document_id"]
-    store: DocumentStore = office.app.state.documents
-    board = office.app.state.switchboard
-    now = office.app.state.clock()
+    services = services_of(office.app)
+    store = services.documents
+    board = services.switchboard
+    now = services.clock()
     # While the call goes on, nothing is deleted however long it lasts.
     assert store.sweep(now + timedelta(hours=2), board.call) == 0
     await call.agent.send(type="call.end", call_id=call.call_id)
@@ -186,14 +189,15 @@ async def test_no_document_outlives_the_maximum_age(tmp_path: Path, office: Offi
     store = DocumentStore(tmp_path / "docs", retention_s=60, max_age_s=3600)
     store.open()
     connected = await connect_call(office, "nerea")
-    live = office.app.state.switchboard.call(connected.call_id)
-    now = office.app.state.clock()
+    board = services_of(office.app).switchboard
+    live = board.call(connected.call_id)
+    now = services_of(office.app).clock()
     document = store.save(
         make_pdf(), call=live, purpose="print", content_type="application/pdf", created_at=now
     )
     assert store.get(document.document_id, now + timedelta(minutes=59)) is not None
     assert store.get(document.document_id, now + timedelta(minutes=61)) is None
-    assert store.sweep(now + timedelta(minutes=61), office.app.state.switchboard.call) == 1
+    assert store.sweep(now + timedelta(minutes=61), board.call) == 1
     await connected.cabin.close()
     await connected.agent.close()
 

@@ -10,7 +10,8 @@ import pytest
 from console.office import FakeClock, Office, sign_in
 from support.peers import Peer, open_peer
 
-from hub.fleet_alerts import (
+from hub.fleet import alert_routes
+from hub.fleet.alerts import (
     Alert,
     AlertKind,
     Severity,
@@ -19,7 +20,6 @@ from hub.fleet_alerts import (
     silence_alert,
     urgency,
 )
-from hub.routes import fleet_alerts
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TROUBLE: list[dict[str, Any]] = [
@@ -203,4 +203,4 @@ def test_a_silence_of_exactly_the_limit_is_not_yet_an_alert() -> None:
 
 def test_a_silence_shorter_than_a_heartbeat_is_refused() -> None:
     with pytest.raises(ValueError, match="Expected at least one heartbeat"):
-        fleet_alerts.build_router(silent_after_heartbeats=0)
+        alert_routes.build_router(silent_after_heartbeats=0)

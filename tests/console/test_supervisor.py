@@ -11,8 +11,10 @@ from uuid import uuid4
 import pytest
 from console.office import Connected, FakeClock, Office
 
-from hub.events import Clock, EventKind, NewEvent
+from contract.clock import Clock
+from contract.events import EventKind, NewEvent
 from hub.routes.supervisor import percentile
+from hub.services import services_of
 
 # Monday 2 March 2026, 12:00 in Madrid.
 NOON = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
@@ -82,7 +84,7 @@ def seed_attentions(office: Office) -> dict[str, str]:
             notes="Viu al carrer Gran, 3",
         ),
     ]
-    office.app.state.attention_log.append_many(events)
+    services_of(office.app).attention_log.append_many(events)
     return ids
 
 
@@ -219,7 +221,7 @@ async def test_the_export_has_one_line_per_attention_and_nothing_personal(office
 async def test_the_export_defuses_spreadsheet_formulas(office: Office) -> None:
     cabin_id, _ = office.place.cabin(office.place.site("OAC Horta"), '=HYPERLINK("http://x")')
     attention = str(uuid4())
-    office.app.state.attention_log.append(
+    services_of(office.app).attention_log.append(
         _event(EventKind.ATTENTION_STARTED, attention, NOON, f"cabin:{cabin_id}")
     )
     rows = list(csv.DictReader(io.StringIO(export(office, "2026-03-02", "2026-03-02").text)))

@@ -1,6 +1,6 @@
 """The console against the real kiosk: ``run_kiosk`` with every device's simulator, off screen.
 
-The kiosk runs in a Kivy process of its own (``kiosk.ui.testing``), touched by its driver as a
+The kiosk runs in a Kivy process of its own (``kiosk.devtools.testing``), touched by its driver as a
 citizen would; the agent works in headless Chromium in this process. Between them only the
 hub: signalling, documents, the attention log.
 """
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from kiosk.ui.testing import run_in_kivy_async
+from kiosk.devtools.testing import run_in_kivy_async
 
 if TYPE_CHECKING:
     # Only the test needs these; the kiosk's own process imports this module without them.
@@ -41,9 +41,11 @@ async def _citizen_at_the_kiosk() -> None:
     from kivy.app import App
 
     from hardware.simulation import SimulatedHardware
-    from kiosk.settings import CabinCredential, KioskSettings, write_credential
-    from kiosk.ui.driver import UiDriver, next_frame
-    from kiosk.ui.runtime import run_kiosk
+    from kiosk.devtools.driver import UiDriver
+    from kiosk.runtime import run_kiosk
+    from kiosk.screens.frames import next_frame
+    from kiosk.settings import KioskSettings
+    from provisioning.credential import CabinCredential, write_credential
 
     settings = KioskSettings(hub_url=os.environ[_HUB], data_dir=Path(os.environ[_DATA]))
     write_credential(

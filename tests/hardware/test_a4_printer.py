@@ -12,6 +12,10 @@ import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
+from hardware.a4_printer import A4Printer, A4PrinterConfig, open_a4_printer
+from hardware.a4_printer.base import A4Status, PrinterState, Reason, error_for, refuse_unless_ready
+from hardware.a4_printer.ipp_backend import http_url
+from hardware.a4_printer.simulator import IppSimulatorHandle, start_background
 from hardware.errors import (
     ConfigurationError,
     CoverOpen,
@@ -22,10 +26,6 @@ from hardware.errors import (
     PaperJam,
 )
 from hardware.health import DeviceState, PaperLevel
-from hardware.printer import A4Printer, A4PrinterConfig, open_a4_printer
-from hardware.printer.a4 import A4Status, PrinterState, Reason, error_for, refuse_unless_ready
-from hardware.printer.ipp_printer import http_url
-from hardware.printer.ipp_simulator import IppSimulatorHandle, start_background
 
 
 @pytest.fixture

@@ -396,7 +396,7 @@ def test_a_listing_problem_is_shown_instead_of_its_items() -> None:
 
 
 def test_cli_prints_a_test_ticket(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from hardware.printer import simulator as receipt_simulator
+    from hardware.receipt_printer import simulator as receipt_simulator
 
     printer = receipt_simulator.start_background()
     config = tmp_path / "cabin.toml"

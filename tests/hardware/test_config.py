@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from hardware.a4_printer import A4PrinterConfig
 from hardware.camera import CameraConfig
 from hardware.config import DEVICE_NAMES, HardwareConfig, open_devices
 from hardware.errors import ConfigurationError, DeviceMissing
 from hardware.handset import HandsetConfig, OffHook, SimulatedHandset
-from hardware.printer import A4PrinterConfig, ReceiptPrinterConfig
-from hardware.printer import simulator as receipt_simulator
+from hardware.receipt_printer import ReceiptPrinterConfig
+from hardware.receipt_printer import simulator as receipt_simulator
 from hardware.scanner import ScannerConfig
 
 CABIN_TOML = """\

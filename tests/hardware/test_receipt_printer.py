@@ -19,7 +19,7 @@ from hardware.errors import (
     PaperJam,
 )
 from hardware.health import DeviceState, PaperLevel
-from hardware.printer import (
+from hardware.receipt_printer import (
     Align,
     ReceiptPrinter,
     ReceiptPrinterConfig,
@@ -27,8 +27,13 @@ from hardware.printer import (
     TicketLine,
     open_receipt_printer,
 )
-from hardware.printer.escpos_backend import CodePage, EscposReceiptPrinter
-from hardware.printer.simulator import SimulatorHandle, render, start_background, start_serial
+from hardware.receipt_printer.escpos_backend import CodePage, EscposReceiptPrinter
+from hardware.receipt_printer.simulator import (
+    SimulatorHandle,
+    render,
+    start_background,
+    start_serial,
+)
 
 ACCENTED = ("Ajuntament de València", "Añorga", "Txantxiki", "Sol·licitud", "¿Cita?", "10 €")
 URL = "https://seu.valencia.es/verifica?csv=VLC-0001"

@@ -26,7 +26,7 @@ from hardware.errors import (
 from hardware.health import DeviceState
 from hardware.scanner import (
     Fault,
-    SaneTestDevice,
+    SaneSimulator,
     ScanMode,
     ScannerConfig,
     ScanOptions,
@@ -35,7 +35,7 @@ from hardware.scanner import (
     sane_library,
 )
 from hardware.scanner.sane_backend import SaneScanner
-from hardware.scanner.sane_test import DEVICE_NAME, default_directory, inject
+from hardware.scanner.simulator import DEVICE_NAME, default_directory, inject
 
 # Low resolutions keep the suite fast; 300 dpi belongs to bench/scan.py.
 A4_AT_50 = ScanOptions(resolution=50)
@@ -43,13 +43,13 @@ SMALL = ScanOptions(resolution=25, width_mm=60, height_mm=40)
 
 
 @pytest.fixture
-def scan_device() -> Iterator[SaneTestDevice]:
-    with SaneTestDevice() as device:
+def scan_device() -> Iterator[SaneSimulator]:
+    with SaneSimulator() as device:
         yield device
 
 
 @pytest.fixture
-def scan_scanner(scan_device: SaneTestDevice) -> Iterator[SaneScanner]:
+def scan_scanner(scan_device: SaneSimulator) -> Iterator[SaneScanner]:
     scanner = SaneScanner(scan_device.device_name)
     yield scanner
     scanner.close()
@@ -118,7 +118,7 @@ def test_flatbed_batch_is_the_one_page(scan_scanner: SaneScanner) -> None:
     assert len(scan_scanner.scan_batch(SMALL)) == 1
 
 
-def test_first_device_is_used_when_none_is_named(scan_device: SaneTestDevice) -> None:
+def test_first_device_is_used_when_none_is_named(scan_device: SaneSimulator) -> None:
     scanner = open_scanner(ScannerConfig(backend="sane"))
     try:
         status = scanner.status()
@@ -258,7 +258,7 @@ def test_simulator_rehearses_an_unplugged_scanner() -> None:
     assert not default_directory().exists()  # the failed open cleaned up after itself
 
 
-def test_unknown_device_is_missing(scan_device: SaneTestDevice) -> None:
+def test_unknown_device_is_missing(scan_device: SaneSimulator) -> None:
     with pytest.raises(DeviceMissing, match="Invalid argument"):
         SaneScanner("test:7")
     # The failed open gave libsane back.
@@ -284,7 +284,7 @@ def test_unknown_backend_names_the_known_ones() -> None:
     assert all(name in str(caught.value) for name in ("'twain'", "camera", "sane", "simulator"))
 
 
-def test_device_options_from_the_configuration(scan_device: SaneTestDevice) -> None:
+def test_device_options_from_the_configuration(scan_device: SaneSimulator) -> None:
     cfg = ScannerConfig(backend="sane", device="test:0", options={"test-picture": "Solid white"})
     scanner = open_scanner(cfg)
     try:
@@ -302,7 +302,7 @@ def test_device_options_from_the_configuration(scan_device: SaneTestDevice) -> N
     ],
 )
 def test_bad_device_options_are_configuration_errors(
-    scan_device: SaneTestDevice, options: dict[str, str | bool], message: str
+    scan_device: SaneSimulator, options: dict[str, str | bool], message: str
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
         SaneScanner(scan_device.device_name, options=options)
@@ -314,7 +314,7 @@ def test_another_sane_config_dir_in_the_same_process_is_refused(
 ) -> None:
     # libsane would keep reading dll.conf from the first directory: refuse rather than
     # scan with a configuration nobody asked for.
-    other = SaneTestDevice(directory=tmp_path / "sane")
+    other = SaneSimulator(directory=tmp_path / "sane")
     try:
         with pytest.raises(ConfigurationError, match="SANE_CONFIG_DIR"):
             SaneScanner(other.device_name)
@@ -323,17 +323,17 @@ def test_another_sane_config_dir_in_the_same_process_is_refused(
     assert scan_scanner.scan(SMALL).image.size  # the open scanner is untouched
 
 
-def test_one_test_configuration_at_a_time(scan_device: SaneTestDevice) -> None:
+def test_one_test_configuration_at_a_time(scan_device: SaneSimulator) -> None:
     with pytest.raises(ConfigurationError, match="one simulated scanner"):
-        SaneTestDevice()
+        SaneSimulator()
 
 
-# --- the test device itself ---------------------------------------------------------------
+# --- the simulator itself -----------------------------------------------------------------
 
 
-def test_test_device_sets_and_restores_sane_config_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_simulator_sets_and_restores_sane_config_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SANE_CONFIG_DIR", "/etc/sane.d")
-    device = SaneTestDevice(fault=Fault.JAMMED)
+    device = SaneSimulator(fault=Fault.JAMMED)
     directory = device.config_dir
     assert directory == default_directory()
     assert directory.stat().st_mode & 0o777 == 0o700
@@ -347,7 +347,7 @@ def test_test_device_sets_and_restores_sane_config_dir(monkeypatch: pytest.Monke
     assert not Path(directory).exists()
 
 
-def test_list_devices_sees_the_test_device(scan_device: SaneTestDevice) -> None:
+def test_list_devices_sees_the_test_device(scan_device: SaneSimulator) -> None:
     devices = sane_library.list_devices()
     assert [d.name for d in devices] == ["test:0"]
     assert devices[0].vendor == "Noname"

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from cabina.config import load_settings
 from hub.db import Database
 from hub.server import BackgroundHub
+from hub.services import services_of
 from hub.settings import HubSettings
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -100,7 +101,7 @@ def app(
 
 def _served(app: FastAPI) -> BackgroundHub:
     """``app`` served on a free loopback port, from a thread."""
-    settings = app.state.settings.model_copy(update={"host": "127.0.0.1", "port": 0})
+    settings = services_of(app).settings.model_copy(update={"host": "127.0.0.1", "port": 0})
     return BackgroundHub(settings, app).start()
 
 
@@ -151,16 +152,17 @@ def staff(app: FastAPI, client: httpx.Client) -> Staff:
     from hub.models import Role
     from hub.routes.users import create_user
 
+    services = services_of(app)
     ids: dict[str, int] = {}
     for username in Staff.PASSWORDS:
         role = Role(username.rstrip("2"))
         user = create_user(
-            app.state.attention_log,
+            services.attention_log,
             username=username,
             display_name=username.title(),
-            password_hash=app.state.passwords.hash(Staff.PASSWORDS[username]),
+            password_hash=services.passwords.hash(Staff.PASSWORDS[username]),
             role=role,
-            now=app.state.clock(),
+            now=services.clock(),
             actor="hub",
             languages=["es", "ca"],
             services=["padron"],

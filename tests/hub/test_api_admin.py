@@ -253,7 +253,9 @@ def test_a_cabin_gets_its_token_once_and_loses_it_when_revoked(
     refused = upload(client, token)
     assert refused.status_code == 401
     assert refused.json()["detail"] == "Expected a valid cabin token, but it is unknown or revoked"
-    assert audit_data(database, "audit.credential_revoked") == ['{"cabin_id":1}']
+    assert audit_data(database, "audit.credential_revoked") == [
+        '{"cabin_id":1,"revoked":1,"via":"admin"}'
+    ]
 
     reissued = client.post(f"/api/cabins/{cabin['id']}/credentials", headers=admin)
     assert reissued.status_code == 201

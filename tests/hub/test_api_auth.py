@@ -14,6 +14,7 @@ from hub.app import MAX_BODY_BYTES, create_app
 from hub.db import Database
 from hub.models import LogEntry, Role, User
 from hub.routes.users import create_user
+from hub.services import services_of
 from hub.settings import HubSettings
 
 if TYPE_CHECKING:
@@ -67,10 +68,10 @@ def test_the_cookie_is_secure_when_the_settings_say_so(
     app = create_app(make_settings(cookie_secure=True), database=database, clock=clock)
     hub = serve(app)
     create_user(
-        app.state.attention_log,
+        services_of(app).attention_log,
         username="ana",
         display_name="Ana",
-        password_hash=app.state.passwords.hash("ana-password-1"),
+        password_hash=services_of(app).passwords.hash("ana-password-1"),
         role=Role.AGENT,
         now=clock(),
         actor="hub",
@@ -217,12 +218,12 @@ def test_signing_in_upgrades_an_old_password_hash(
 ) -> None:
     weak = PasswordHasher(time_cost=1, memory_cost=4 * 1024, parallelism=1)
     user = create_user(
-        app.state.attention_log,
+        services_of(app).attention_log,
         username="old",
         display_name="Old",
         password_hash=weak.hash("old-password-1"),
         role=Role.AGENT,
-        now=app.state.clock(),
+        now=services_of(app).clock(),
         actor="hub",
     )
     assert user is not None and "m=4096" in user.password_hash

@@ -28,7 +28,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def new_event(kind: str, attention_id: str | None, at: float, **fields: Any) -> Any:
-    from hub.events import NewEvent
+    from contract.events import NewEvent
 
     return NewEvent.model_validate(
         {

@@ -185,3 +185,64 @@ def test_cabina_hub_serves_until_interrupted(workdir: Path, tmp_path: Path) -> N
     # Shut down gracefully, then reported as interrupted, as cabina does for Ctrl-C.
     assert hub.returncode == 130, stderr
     assert "Traceback" not in stderr
+
+
+#: Run in a fresh interpreter where the hub's libraries cannot be imported, as on a cabin.
+WITHOUT_HUB_LIBRARIES = """
+import importlib.abc
+import sys
+
+BLOCKED = {"fastapi", "starlette", "sqlalchemy", "alembic", "psycopg", "redis", "uvicorn"}
+
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, Blocker())
+
+import cabina.cli
+
+cabina.cli.COMMAND_MODULES = ("hub.cli", "hub.padron.cli")
+parser = cabina.cli.build_parser()
+parser.parse_args(["user", "add", "ana", "--role", "agent"])
+loaded = sorted(name for name in sys.modules if name.partition(".")[0] in BLOCKED)
+assert not loaded, loaded
+sys.exit(cabina.cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["hub", "--port", "0"],
+        ["db", "upgrade"],
+        ["audit", "verify"],
+        ["padron", "demo-residents"],
+    ],
+)
+def test_hub_commands_on_a_machine_without_the_hub_libraries_say_what_to_install(
+    workdir: Path, tmp_path: Path, command: list[str]
+) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CABINA_")}
+    environment["CABINA_SECRET_KEY"] = SECRET
+    args = [*command, "--data-dir", str(tmp_path / "data")]
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_HUB_LIBRARIES, *args],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert re.fullmatch(
+        r"cabina: (fastapi|sqlalchemy|uvicorn|alembic) is not installed here: "
+        r"pip install 'cabina\[hub\]'\n",
+        done.stderr,
+    ), done.stderr
+    assert not (tmp_path / "data").exists()

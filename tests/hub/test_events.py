@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from hub.events import (
+from contract.events import (
     CABIN_KINDS,
     MAX_EVENT_DATA_BYTES,
     EventKind,

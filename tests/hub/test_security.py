@@ -10,10 +10,9 @@ from sqlalchemy import select
 
 from hub.db import Database
 from hub.models import ApiToken, Cabin, CabinCredential, CabinStatus, Role, Site, User
+from hub.ratelimit import RateLimited, RateLimiter
 from hub.security import (
-    LoginRateLimiter,
     Passwords,
-    RateLimited,
     authenticate_user,
     create_cabin_credential,
     create_session,
@@ -165,10 +164,10 @@ class Clock:
 
 def test_the_rate_limiter_counts_failures_per_user_and_address() -> None:
     clock = Clock()
-    limiter = LoginRateLimiter(max_failures=3, window=timedelta(minutes=10), clock=clock)
+    limiter = RateLimiter(limit=3, window=timedelta(minutes=10), clock=clock)
     for _ in range(3):
         limiter.check("ana", "10.0.0.1")
-        limiter.failed("ANA", "10.0.0.1")
+        limiter.record("ANA", "10.0.0.1")
         clock.now += timedelta(minutes=1)
     with pytest.raises(RateLimited) as caught:
         limiter.check("ana", "10.0.0.1")
@@ -182,19 +181,19 @@ def test_the_rate_limiter_counts_failures_per_user_and_address() -> None:
 
 
 def test_a_successful_sign_in_clears_the_count() -> None:
-    limiter = LoginRateLimiter(max_failures=2, clock=Clock())
-    limiter.failed("ana", "h")
-    limiter.succeeded("ana", "h")
-    limiter.failed("ana", "h")
+    limiter = RateLimiter(limit=2, window=timedelta(minutes=15), clock=Clock())
+    limiter.record("ana", "h")
+    limiter.forget("ana", "h")
+    limiter.record("ana", "h")
     limiter.check("ana", "h")
 
 
 def test_the_rate_limiter_stays_within_its_memory_bound() -> None:
     clock = Clock()
-    limiter = LoginRateLimiter(max_failures=1, clock=clock, max_keys=100)
+    limiter = RateLimiter(limit=1, window=timedelta(minutes=15), clock=clock, max_keys=100)
     for i in range(1000):
-        limiter.failed(f"user{i}", "h")
+        limiter.record(f"user{i}", "h")
         clock.now += timedelta(seconds=1)
-    assert len(limiter._failures) <= 100
+    assert len(limiter._events) <= 100
     with pytest.raises(RateLimited):
         limiter.check("user999", "h")

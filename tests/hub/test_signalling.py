@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from hub.app import create_app
 from hub.db import Database
 from hub.server import BackgroundHub
+from hub.services import services_of
 from hub.settings import HubSettings
 
 
@@ -68,6 +69,39 @@ def test_missing_wrong_and_revoked_credentials_are_closed_with_4401(
     revoke = place.client.post(f"/api/cabins/{cabin_id}/revoke", headers=place.admin)
     assert revoke.status_code in (200, 204), revoke.text
     assert asyncio.run(_closed_with(cabin_url, {"Authorization": f"Bearer {token}"})) == 4401
+
+
+async def _revoked_while_connected(
+    hub: BackgroundHub, place: Place, cabin_id: int, token: str
+) -> int:
+    async with await open_peer(hub.ws_url, "/ws/cabin", token) as cabin:
+        await cabin.send(type="ping", ts=1.0)
+        await cabin.expect("pong")  # connected and heard
+        revoke = await asyncio.to_thread(
+            place.client.post, f"/api/cabins/{cabin_id}/revoke", headers=place.admin
+        )
+        assert revoke.json() == {"revoked": 1}
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(cabin.ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code
+
+
+def test_an_admin_revoking_a_connected_cabin_closes_its_connection_with_4401(
+    served: tuple[BackgroundHub, FastAPI], place: Place
+) -> None:
+    hub, app = served
+    cabin_id, token = place.cabin(place.site())
+    assert asyncio.run(_revoked_while_connected(hub, place, cabin_id, token)) == 4401
+    revocations = [
+        json.loads(entry.payload)
+        for entry in services_of(app).attention_log.entries()
+        if entry.kind == "audit.credential_revoked"
+    ]
+    assert revocations == [{"cabin_id": cabin_id, "revoked": 1, "via": "admin"}]
+    cabin = place.client.get(f"/api/cabins/{cabin_id}", headers=place.admin).json()
+    assert cabin["status"] == "pending"
 
 
 async def _bad_frames(hub: BackgroundHub, cabin_token: str, agent_token: str) -> None:
@@ -127,10 +161,10 @@ def test_bad_frames_get_typed_errors_and_leave_the_hub_up(
     hub, app = served
     _, cabin_token = place.cabin(place.site())
     agent_token = place.agent("laia", ["ca"], ["padron"])
-    before = app.state.attention_log.verify().entries_checked
+    before = services_of(app).attention_log.verify().entries_checked
     asyncio.run(_bad_frames(hub, cabin_token, agent_token))
     # None of the refused messages reached the attention log.
-    assert app.state.attention_log.verify().entries_checked == before
+    assert services_of(app).attention_log.verify().entries_checked == before
 
 
 def test_a_waiting_cabin_is_told_when_the_office_is_closed(
@@ -229,7 +263,7 @@ def test_a_waiting_cabin_keeps_its_place_across_a_hub_restart(
     finally:
         hub.stop()
     # The queue event was written once, though the call was presented twice.
-    timeline = restarted.state.attention_log.timeline(early_attention)
+    timeline = services_of(restarted).attention_log.timeline(early_attention)
     assert [entry.kind for entry in timeline].count("call.queued") == 1
 
 

@@ -34,8 +34,8 @@ from fastapi import FastAPI, Request, Response
 from websockets.asyncio.client import ClientConnection, connect
 
 from cabina.config import load_settings
+from contract import signalling as p
 from hardware.camera.timestamp import read_timestamp
-from hub import protocol as p
 from kiosk.flow import Flow, FlowConfig, HubLink
 
 

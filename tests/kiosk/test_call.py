@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from contract import signalling as p
 from hardware.camera.simulator import SimulatedCamera
 from hardware.camera.track import CameraTrack
-from hub import protocol as p
-from kiosk.call import Call, ReceivedFrame
-from kiosk.encoding import CabinH264Encoder
-from kiosk.hub_client import Backoff, HubClient
+from kiosk.effects.call import Call, ReceivedFrame
+from kiosk.effects.encoding import CabinH264Encoder
+from kiosk.effects.hub_client import Backoff, HubClient
 
 ATTENTION = "2b7e61f2-4c0d-4f57-9d7a-51c2a3f8e4b9"
 

@@ -21,7 +21,7 @@ from hardware.camera.clock import ManualClock
 from hardware.camera.simulator import SimulatedCamera
 from hardware.camera.timestamp import read_timestamp
 from hardware.camera.track import CameraTrack
-from kiosk.encoding import (
+from kiosk.effects.encoding import (
     REOPEN_INTERVAL_S,
     CabinH264Encoder,
     EncoderSettings,

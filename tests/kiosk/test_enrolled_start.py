@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from support.enrolled_cabin import (
     Certificate,
     TlsHub,
@@ -18,13 +19,15 @@ from support.enrolled_cabin import (
     make_certificate,
 )
 
-from hub.events import EventKind
+from contract.cabin import CabinSettings
+from contract.events import EventKind
+from kiosk.effects.hub_client import HubClient
+from kiosk.effects.outbox import Outbox, OutboxSender, UploadError
 from kiosk.enrolled import CabinStart, prepare_start, with_hub_settings
-from kiosk.flow_commands import RecordEvent
-from kiosk.hub_client import HubClient
-from kiosk.outbox import Outbox, OutboxSender, UploadError
-from kiosk.settings import CabinCredential, CredentialError, KioskSettings, write_credential
+from kiosk.flow.commands import RecordEvent
+from kiosk.settings import KioskSettings
 from provisioning.cabin_config import CabinFiles
+from provisioning.credential import CabinCredential, CredentialError, write_credential
 
 pytestmark = pytest.mark.slow
 
@@ -222,13 +225,43 @@ async def test_a_damaged_hub_file_is_a_clear_error(kiosk_dir: Path) -> None:
         await prepare_start(local_settings(kiosk_dir))
 
 
-def test_settings_the_hub_may_not_set_or_that_do_not_fit_are_ignored(tmp_path: Path) -> None:
+def test_settings_the_hub_may_not_set_are_refused_by_the_contract() -> None:
+    with pytest.raises(ValidationError) as caught:
+        CabinSettings.model_validate(
+            {"hub_url": "https://evil.example", "technician_pin_hash": "x", "warning_s": 9}
+        )
+    refused = {error["loc"][0] for error in caught.value.errors()}
+    assert refused == {"hub_url", "technician_pin_hash"}
+    with pytest.raises(ValidationError, match="inactivity_s"):
+        CabinSettings.model_validate({"inactivity_s": -3})
+
+
+def test_every_setting_the_hub_may_set_is_one_the_kiosk_applies(tmp_path: Path) -> None:
+    assert set(CabinSettings.model_fields) <= set(KioskSettings.model_fields)
     settings = local_settings(tmp_path)
-    hostile = with_hub_settings(
-        settings, {"hub_url": "https://evil.example", "technician_pin_hash": "x", "warning_s": 9}
+    pushed = CabinSettings(
+        languages=["eu", "es"],
+        default_language="eu",
+        services=["padron"],
+        complaint_service="padron",
+        inactivity_s=31,
+        warning_s=9,
+        queue_inactivity_s=301,
+        goodbye_s=4,
+        long_wait_s=601,
+        orientation="portrait",
+        required_devices=["camera", "scanner"],
     )
-    assert hostile.hub_url == settings.hub_url and hostile.technician_pin_hash is None
-    assert hostile.warning_s == 9
-    unfit = with_hub_settings(settings, {"languages": ["eu"], "default_language": "es"})
-    assert unfit.languages == settings.languages
-    assert with_hub_settings(settings, {"inactivity_s": -3}).inactivity_s == settings.inactivity_s
+    assert set(pushed.overrides()) == set(CabinSettings.model_fields)
+    applied = with_hub_settings(settings, pushed)
+    for name, value in pushed.overrides().items():
+        assert getattr(applied, name) == value, name
+
+
+def test_settings_that_do_not_fit_are_refused_whole_and_named_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = KioskSettings(data_dir=tmp_path, languages=["es", "ca"], default_language="ca")
+    unfit = with_hub_settings(settings, CabinSettings(default_language="gl", warning_s=9))
+    assert unfit == settings
+    assert "refusing the hub's settings" in caplog.text and "default_language" in caplog.text

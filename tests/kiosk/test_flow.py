@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from hub import protocol as p
-from hub.events import EventKind
+from contract import signalling as p
+from contract.events import EventKind
 from kiosk.flow import (
     AnswerConsent,
     AnswerSurvey,
@@ -60,6 +60,7 @@ from kiosk.flow import (
     ToggleMute,
     TouchScreen,
     TransitionRefused,
+    UnhandledEvent,
 )
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -549,7 +550,7 @@ def test_bad_values_are_refused_and_change_nothing(make_flow: Callable[..., Flow
     flow.dispatch(CancelWaiting())
     flow.dispatch(Finish())
     assert flow.state is State.GOODBYE
-    with pytest.raises(TypeError, match="Expected a flow event"):
+    with pytest.raises(UnhandledEvent, match="Expected an event the flow handles, but got str"):
         flow.dispatch("touch")  # type: ignore[arg-type]
 
 

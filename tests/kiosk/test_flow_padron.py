@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hub.events import EventKind
+from contract.events import EventKind
 from kiosk.flow import (
     Back,
     CertificatePrinted,

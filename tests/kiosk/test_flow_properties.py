@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
 
-from hub import protocol as p
+from contract import signalling as p
 from kiosk.flow import (
     CALL_STATES,
     STEP_STATES,

@@ -13,8 +13,8 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from hub import protocol as p
-from kiosk.hub_client import Backoff, HubClient
+from contract import signalling as p
+from kiosk.effects.hub_client import Backoff, HubClient
 
 TOKEN = "cabin-token-for-tests"
 QUEUED_AT = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)

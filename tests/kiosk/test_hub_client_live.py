@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from hub import protocol as p
-from hub.events import EventKind
+from contract import signalling as p
+from contract.events import EventKind
+from kiosk.effects.hub_client import Backoff, HubClient
+from kiosk.effects.outbox import Outbox, OutboxSender
 from kiosk.flow import RecordEvent
-from kiosk.hub_client import Backoff, HubClient
-from kiosk.outbox import Outbox, OutboxSender
 
 
 class Cabin:

@@ -17,10 +17,10 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from hub.events import EventKind
+from contract.events import EventKind
+from kiosk.effects.hub_client import Backoff
+from kiosk.effects.outbox import Outbox, OutboxSender, UploadError
 from kiosk.flow import RecordEvent
-from kiosk.hub_client import Backoff
-from kiosk.outbox import Outbox, OutboxSender, UploadError
 
 REPO = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -84,7 +84,7 @@ def test_an_event_the_hub_would_refuse_is_refused_when_added(tmp_path: Path) -> 
 
 
 def test_an_unusable_database_is_a_clear_error(tmp_path: Path) -> None:
-    from kiosk.outbox import OutboxError
+    from kiosk.effects.outbox import OutboxError
 
     path = tmp_path / "outbox.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
@@ -229,7 +229,7 @@ def test_a_sent_event_leaves_no_bytes_in_the_database_files(tmp_path: Path) -> N
 UPLOADER = """
 import asyncio, sys
 from pathlib import Path
-from kiosk.outbox import Outbox, OutboxSender
+from kiosk.effects.outbox import Outbox, OutboxSender
 
 async def main() -> None:
     outbox = Outbox(Path(sys.argv[1]), actor=sys.argv[2])
@@ -277,9 +277,9 @@ PRODUCER = """
 import sys, uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from hub.events import EventKind
+from contract.events import EventKind
 from kiosk.flow import RecordEvent
-from kiosk.outbox import Outbox
+from kiosk.effects.outbox import Outbox
 
 outbox = Outbox(Path(sys.argv[1]), actor="cabin:1")
 attention_id = str(uuid.uuid4())

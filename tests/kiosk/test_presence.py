@@ -9,6 +9,7 @@ import pytest
 from hardware.camera.base import Frame
 from hardware.camera.clock import ManualClock
 from hardware.camera.simulator import SimulatedCamera
+from kiosk.devtools.testing import run_in_kivy
 from kiosk.flow import (
     Back,
     Event,
@@ -19,8 +20,7 @@ from kiosk.flow import (
     State,
     TouchScreen,
 )
-from kiosk.ui.runtime import presence_watch
-from kiosk.ui.testing import run_in_kivy
+from kiosk.runtime import presence_watch
 
 #: Only guards against a hang; nothing here measures time.
 GIVE_UP_S = 30.0
@@ -121,8 +121,8 @@ async def test_the_camera_is_left_alone_once_a_visit_starts() -> None:
 
 
 async def _the_attract_screen_greets() -> None:
+    from kiosk.devtools.kit import kiosk_app
     from kiosk.flow import PresenceDetected, PresenceLost, State
-    from kiosk.ui.kit import kiosk_app
 
     async with kiosk_app() as kit:
         ui = kit.driver

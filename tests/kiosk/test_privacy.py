@@ -19,8 +19,9 @@ import pytest
 from PIL import Image
 from reportlab.pdfgen import canvas
 
+from contract import signalling as p
 from hardware.scanner import ScannerConfig, open_scanner
-from hub import protocol as p
+from kiosk.effects.outbox import Outbox, OutboxSender
 from kiosk.flow import (
     AnswerConsent,
     AnswerSurvey,
@@ -41,7 +42,6 @@ from kiosk.flow import (
     Tick,
     TouchScreen,
 )
-from kiosk.outbox import Outbox, OutboxSender
 from kiosk.privacy import privacy_reset, redact, shred_tree, wipe_session
 from kiosk.session import Session
 from kiosk.steps import DocumentClient, StepRunner

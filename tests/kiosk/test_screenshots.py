@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kiosk.ui.testing import SIZE_ENV, run_in_kivy
+from kiosk.devtools.testing import SIZE_ENV, run_in_kivy
 
 pytestmark = pytest.mark.slow
 
 
 async def _check(sizes: dict[str, tuple[int, int]], variants: tuple[str, ...]) -> None:
-    from cabina.i18n import CITIZEN_LANGUAGES
+    from contract.languages import CITIZEN_LANGUAGES
+    from kiosk.devtools import screenshots
+    from kiosk.devtools.driver import run_app
+    from kiosk.devtools.layout_check import layout_problems
     from kiosk.flow import Flow, FlowConfig
-    from kiosk.ui import screenshots
-    from kiosk.ui.app import KioskApp
-    from kiosk.ui.driver import run_app
-    from kiosk.ui.layout_check import layout_problems
+    from kiosk.screens.app import KioskApp
 
     app = KioskApp(
         Flow(FlowConfig()),

@@ -9,10 +9,10 @@ import pytest
 from argon2 import PasswordHasher
 
 from cabina.config import SettingsError, load_settings
-from kiosk.settings import (
+from kiosk.settings import KioskSettings
+from provisioning.credential import (
     CabinCredential,
     CredentialError,
-    KioskSettings,
     read_credential,
     write_credential,
 )

@@ -14,10 +14,10 @@ from PIL import Image
 from pypdf import PdfReader
 from reportlab.pdfgen import canvas
 
-from hardware.printer import ReceiptPrinterConfig, open_receipt_printer
-from hardware.printer.simulator import start_background as start_receipt_simulator
+from contract import signalling as p
+from hardware.receipt_printer import ReceiptPrinterConfig, open_receipt_printer
+from hardware.receipt_printer.simulator import start_background as start_receipt_simulator
 from hardware.scanner import Fault, ScannerConfig, open_scanner
-from hub import protocol as p
 from kiosk.flow import StepFinished, StepPrepared
 from kiosk.steps import (
     DocumentClient,
@@ -231,8 +231,8 @@ async def test_the_information_ticket_prints_in_the_citizen_language(receipt_pri
 async def test_an_a4_step_prints_the_agent_document_on_the_ipp_printer(
     hub_double: Any, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    from hardware.printer import A4PrinterConfig, open_a4_printer
-    from hardware.printer.ipp_simulator import start_background as start_ipp_simulator
+    from hardware.a4_printer import A4PrinterConfig, open_a4_printer
+    from hardware.a4_printer.simulator import start_background as start_ipp_simulator
 
     hub_double.documents["print-me"] = a_pdf(1)
     with start_ipp_simulator(tmp_path / "spool") as simulator:
@@ -258,9 +258,12 @@ async def test_the_site_comes_from_the_cabin_configuration(
         await fetch_site(http, hub_url=hub_double.url, token="t")
     hub_double.cabin_config = {
         "cabin": {"id": 1, "name": "Sant Andreu 1"},
-        "site": {"id": 1, "name": "OAC Sant Andreu", "timezone": "Europe/Madrid",
-                 "opening_hours": {"always": True}},
+        "site": {"id": 1, "name": "OAC Sant Andreu", "timezone": "Europe/Madrid"},
+        "hub_version": "0.1.0", "heartbeat_interval_s": 5, "issued_at": "2026-11-22T10:00:00Z",
     }  # fmt: skip
+    with pytest.raises(StepError, match="does not fit"):
+        await fetch_site(http, hub_url=hub_double.url, token="t")
+    hub_double.cabin_config["site"]["opening_hours"] = {"always": True}
     site = await fetch_site(http, hub_url=hub_double.url, token="t")
     assert site == SiteInformation("OAC Sant Andreu", "", "Europe/Madrid", {"always": True})
     ticket = information_ticket(site, "gl")

@@ -1,7 +1,8 @@
 """Every word the screens show exists in every citizen language.
 
-The ``kiosk_ui`` messages are collected from the screens' Python (``ui_text("…")``) and .kv
-rules (``app.tr("…", …)``); the ``kiosk`` messages the rules show through ``app.t`` come
+The ``kiosk_ui`` messages are collected from the screens' .kv rules (``app.tr("…", …)``) and
+from the kiosk's Python (``ui_text("…")``: the screens, and the padrón's ticket in
+:mod:`kiosk.effects.padron`); the ``kiosk`` messages the rules show through ``app.t`` come
 from :mod:`kiosk.texts` and are checked by its own catalog test.
 """
 
@@ -13,8 +14,10 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from kiosk.ui import texts_ui
+import kiosk
+from kiosk.screens import texts_ui
 
+KIOSK = Path(kiosk.__file__).parent
 UI = Path(texts_ui.__file__).parent
 LANGUAGES = ("es", "ca", "ca@valencia", "eu", "gl")
 _KV_CALL = re.compile(r"""app\.tr\(\s*"([^"\\]+)"\s*,""")
@@ -22,12 +25,12 @@ _PY_CALL = re.compile(r"""ui_text\(\s*"([^"\\]+)"\s*\)""", re.S)
 
 
 def used_messages() -> set[str]:
-    """Every ``kiosk_ui`` message id in the screens' code."""
+    """Every ``kiosk_ui`` message id in the kiosk's code."""
     found: set[str] = set()
     for kv in UI.glob("*.kv"):
         found |= set(_KV_CALL.findall(kv.read_text(encoding="utf-8")))
-    for py in UI.glob("*.py"):
-        if py.name == "texts_ui.py":
+    for py in KIOSK.rglob("*.py"):
+        if py == UI / "texts_ui.py":
             continue
         found |= set(_PY_CALL.findall(py.read_text(encoding="utf-8")))
     return found
@@ -44,7 +47,8 @@ def catalog(lang: str) -> dict[str, str]:
 def test_the_collector_finds_the_screens_words() -> None:
     found = used_messages()
     assert "Sign here with your finger" in found  # from a .kv rule
-    assert "Wrong PIN. Try again." in found  # from Python
+    assert "Wrong PIN. Try again." in found  # from a screen's Python
+    assert "Padrón certificate" in found  # from the padrón's ticket
     assert len(found) >= 25
 
 

@@ -1,6 +1,6 @@
 """A citizen's whole visit, by real touches on the real screens, without a hub.
 
-Each scenario runs in a Kivy process of its own (see :mod:`kiosk.ui.testing`); the hub's
+Each scenario runs in a Kivy process of its own (see :mod:`kiosk.devtools.testing`); the hub's
 messages are handed to the flow as the hub client would hand them.
 """
 
@@ -10,16 +10,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kiosk.ui.testing import run_in_kivy
+from kiosk.devtools.testing import run_in_kivy
 
 pytestmark = pytest.mark.slow
 
 
 async def _a_visit_in_basque() -> None:
-    from hub import protocol as p
+    from contract import signalling as p
     from kiosk import texts
+    from kiosk.devtools.kit import kiosk_app
     from kiosk.flow import State
-    from kiosk.ui.kit import kiosk_app
 
     async with kiosk_app() as kit:
         ui = kit.driver
@@ -81,9 +81,9 @@ def test_a_visit_in_basque_goes_round_and_leaves_nothing_behind() -> None:
 
 
 async def _accessibility_is_one_tap_away_and_forgotten_after() -> None:
-    from kiosk.ui.driver import can_touch
-    from kiosk.ui.kit import kiosk_app
-    from kiosk.ui.palette import HIGH_CONTRAST, LARGE_TEXT_SCALE, NORMAL
+    from kiosk.devtools.driver import can_touch
+    from kiosk.devtools.kit import kiosk_app
+    from kiosk.screens.palette import HIGH_CONTRAST, LARGE_TEXT_SCALE, NORMAL
 
     async with kiosk_app() as kit:
         ui = kit.driver
@@ -123,8 +123,8 @@ def test_contrast_and_text_size_apply_everywhere_and_end_with_the_visit() -> Non
 
 
 async def _inactivity_warns_then_starts_over() -> None:
+    from kiosk.devtools.kit import kiosk_app, sample_flow
     from kiosk.flow import FlowConfig
-    from kiosk.ui.kit import kiosk_app, sample_flow
 
     flow = sample_flow(FlowConfig(services=("general",), idle_s=0.6, warning_s=1.5))
     async with kiosk_app(flow) as kit:
@@ -151,8 +151,8 @@ def test_inactivity_warns_first_then_starts_over_with_the_data_erased() -> None:
 
 
 async def _a_disabled_entry_does_nothing() -> None:
-    from kiosk.ui.driver import DriverError
-    from kiosk.ui.kit import kiosk_app
+    from kiosk.devtools.driver import DriverError
+    from kiosk.devtools.kit import kiosk_app
 
     async with kiosk_app() as kit:
         ui = kit.driver
@@ -175,8 +175,8 @@ def test_touching_an_entry_that_is_not_available_yet_changes_nothing() -> None:
 
 
 async def _out_of_service_keeps_what_works() -> None:
+    from kiosk.devtools.kit import kiosk_app
     from kiosk.flow import HubLink
-    from kiosk.ui.kit import kiosk_app
 
     async with kiosk_app() as kit:
         ui = kit.driver

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from support.peers import ALWAYS_OPEN, open_peer
 
-from kiosk.ui.testing import run_in_kivy_async
+from kiosk.devtools.testing import run_in_kivy_async
 
 pytestmark = pytest.mark.slow
 
@@ -31,12 +31,12 @@ _URL, _TOKEN, _CABIN, _DATA = (
 async def _visit_through_the_hub() -> None:
     import asyncio
 
+    from kiosk.devtools.kit import Kit, kiosk_app, sample_flow
+    from kiosk.effects.hub_client import HubClient
+    from kiosk.effects.outbox import Outbox, OutboxSender
+    from kiosk.effects.runner import Parts
     from kiosk.flow import FlowConfig
-    from kiosk.hub_client import HubClient
-    from kiosk.outbox import Outbox, OutboxSender
     from kiosk.settings import KioskSettings
-    from kiosk.ui.kit import Kit, kiosk_app, sample_flow
-    from kiosk.ui.wiring import Parts
 
     settings = KioskSettings(hub_url=os.environ[_URL], data_dir=Path(os.environ[_DATA]))
     outbox = Outbox(settings.outbox_path, actor=f"cabin:{os.environ[_CABIN]}")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ui.testing import run_in_kivy
+from kiosk.devtools.testing import run_in_kivy
 
 _HUB, _TOKEN, _CABIN, _DATA, _RECEIPTS = (
     "CABINA_TEST_HUB_URL",
@@ -65,15 +65,15 @@ def leftovers(folder: Path) -> list[str]:
 async def _mistakes_then_a_ticket_and_nothing_left() -> None:
     import httpx
 
+    from cabina.identity_texts import refusal_text
     from hardware.config import open_devices
     from hardware.simulation import SimulatedHardware
-    from hub.padron.errors import InvalidBirthDate, InvalidDocument
+    from kiosk.devtools.driver import UiDriver
+    from kiosk.devtools.kit import kiosk_app
+    from kiosk.effects.outbox import Outbox, OutboxSender
+    from kiosk.effects.padron_client import PadronClient
+    from kiosk.effects.runner import Parts
     from kiosk.flow import Flow, FlowConfig, HubLink
-    from kiosk.outbox import Outbox, OutboxSender
-    from kiosk.padron_client import PadronClient
-    from kiosk.ui.driver import UiDriver
-    from kiosk.ui.kit import kiosk_app
-    from kiosk.ui.wiring import Parts
 
     hub_url, token = os.environ[_HUB], os.environ[_TOKEN]
     data = Path(os.environ[_DATA])
@@ -109,7 +109,7 @@ async def _mistakes_then_a_ticket_and_nothing_left() -> None:
                 await type_keys(ui, "99990001A")
                 assert ui.find("typed").text == " ".join("99990001A")
                 await ui.tap("continue")
-                wrong_letter = InvalidDocument("", reason="wrong_letter").citizen_message("es")
+                wrong_letter = refusal_text("invalid_document", "wrong_letter", "es")
                 assert ui.find("message").text == wrong_letter
                 assert ui.screen == "padron_document", "nothing was sent to the hub"
                 await type_keys(ui, ["erase", "P"])  # type: ignore[arg-type]
@@ -119,7 +119,7 @@ async def _mistakes_then_a_ticket_and_nothing_left() -> None:
 
                 await type_keys(ui, "29022023")
                 await ui.tap("continue")
-                no_such_day = InvalidBirthDate("", reason="no_such_day").citizen_message("es")
+                no_such_day = refusal_text("invalid_birth_date", "no_such_day", "es")
                 assert ui.find("message").text == no_such_day
                 await ui.tap("day")
                 await type_keys(ui, ["erase", "erase", "1", "5"])  # type: ignore[arg-type]
@@ -218,7 +218,7 @@ def _pdf() -> bytearray:
 
 
 async def test_the_preview_is_drawn_in_the_citizens_folder_or_not_at_all(tmp_path: Path) -> None:
-    from kiosk.ui.padron_work import render_preview
+    from kiosk.effects.padron import render_preview
 
     picture = await render_preview(_pdf(), tmp_path / "citizen")
     assert picture is not None and picture.parent == tmp_path / "citizen"
@@ -229,9 +229,9 @@ async def test_the_preview_is_drawn_in_the_citizens_folder_or_not_at_all(tmp_pat
 
 
 async def test_an_unreachable_hub_and_a_missing_client_are_plain_failures() -> None:
+    from kiosk.effects.padron import PadronParts, carry_out
+    from kiosk.effects.padron_client import PadronClient
     from kiosk.flow import IdentifyCitizen, PadronFailed
-    from kiosk.padron_client import PadronClient
-    from kiosk.ui.padron_work import PadronParts, carry_out
 
     command = IdentifyCitizen("r-1", str(uuid.uuid4()), DOCUMENT, date(1984, 3, 14), "gl")
     assert await carry_out(command, PadronParts()) == [PadronFailed("r-1", "hub_unreachable")]
@@ -244,8 +244,8 @@ async def test_an_unreachable_hub_and_a_missing_client_are_plain_failures() -> N
 async def test_a_printer_out_of_paper_is_a_device_fault_and_a_failure(tmp_path: Path) -> None:
     from hardware.config import open_devices
     from hardware.simulation import SimulatedHardware
+    from kiosk.effects.padron import PadronParts, carry_out, certificate_ticket
     from kiosk.flow import CertificatePrinted, DeviceFailed, PadronFailed, PrintCertificate
-    from kiosk.ui.padron_work import PadronParts, carry_out, certificate_ticket
 
     url = "http://127.0.0.1/verify/W8F8HGMM"
     command = PrintCertificate("r-2", _pdf(), "W8F8-HGMM", url, "eu", a4=True)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.ui.testing import run_in_kivy
+from kiosk.devtools.testing import run_in_kivy
 
 pytestmark = pytest.mark.slow
 
 
 async def _into_a_call(kit: object) -> str:
     """Touch through to a connected call; returns the call id."""
-    from hub import protocol as p
-    from kiosk.ui.kit import Kit
+    from contract import signalling as p
+    from kiosk.devtools.kit import Kit
 
     assert isinstance(kit, Kit)
     ui = kit.driver
@@ -43,10 +43,10 @@ async def _sign_with_a_finger() -> None:
     from pathlib import Path
     from tempfile import TemporaryDirectory
 
-    from hub import protocol as p
+    from contract import signalling as p
+    from kiosk.devtools.kit import kiosk_app
+    from kiosk.devtools.tour import sample_page
     from kiosk.flow import StepFinished, StepPrepared
-    from kiosk.ui.kit import kiosk_app
-    from kiosk.ui.tour import sample_page
 
     async with kiosk_app() as kit:
         ui = kit.driver
@@ -79,9 +79,9 @@ def test_the_citizen_signs_with_a_finger_and_the_signature_goes_to_the_step() ->
 
 
 async def _scan_or_decline() -> None:
-    from hub import protocol as p
+    from contract import signalling as p
+    from kiosk.devtools.kit import kiosk_app
     from kiosk.flow import StepFinished
-    from kiosk.ui.kit import kiosk_app
 
     async with kiosk_app() as kit:
         ui = kit.driver
@@ -128,8 +128,8 @@ def test_scan_print_and_show_steps_come_and_go_back_to_the_call() -> None:
 
 
 async def _the_agent_video_shows_and_is_gone_after() -> None:
-    from kiosk.ui.kit import kiosk_app
-    from kiosk.ui.tour import sample_person
+    from kiosk.devtools.kit import kiosk_app
+    from kiosk.devtools.tour import sample_person
 
     async with kiosk_app() as kit:
         ui = kit.driver

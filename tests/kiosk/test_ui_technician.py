@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.ui.testing import run_in_kivy
+from kiosk.devtools.testing import run_in_kivy
 
 pytestmark = pytest.mark.slow
 
@@ -12,8 +12,8 @@ pytestmark = pytest.mark.slow
 async def _hidden_gesture_pin_and_check() -> None:
     from hardware.check import CheckResult
     from hardware.health import DeviceState
+    from kiosk.devtools.kit import TEST_PIN, kiosk_app
     from kiosk.flow import DeviceFailed, State
-    from kiosk.ui.kit import TEST_PIN, kiosk_app
 
     results = [
         CheckResult("camera", "simulator", DeviceState.OK),
@@ -74,8 +74,8 @@ def test_the_technician_screen_needs_the_hidden_gesture_and_the_pin() -> None:
 
 
 async def _three_wrong_pins_lock_out() -> None:
+    from kiosk.devtools.kit import kiosk_app
     from kiosk.flow import State
-    from kiosk.ui.kit import kiosk_app
 
     async with kiosk_app() as kit:
         ui = kit.driver

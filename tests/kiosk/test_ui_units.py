@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kiosk import cli
-from kiosk.ui.headless import DisplaySettings, finish_frames_off_screen, kivy_environment
-from kiosk.ui.palette import HIGH_CONTRAST, NORMAL, contrast_ratio, hex_rgba, palette_for
+from kiosk.screens.display import DisplaySettings, finish_frames_off_screen, kivy_environment
+from kiosk.screens.palette import HIGH_CONTRAST, NORMAL, contrast_ratio, hex_rgba, palette_for
 
 
 @pytest.mark.parametrize(("palette", "least"), [(NORMAL, 4.5), (HIGH_CONTRAST, 7.0)])

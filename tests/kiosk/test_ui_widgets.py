@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.ui.testing import ScenarioFailed, run_in_kivy
+from kiosk.devtools.testing import ScenarioFailed, run_in_kivy
 
 pytestmark = pytest.mark.slow
 
@@ -13,9 +13,9 @@ async def _layout_check_sees_what_a_citizen_would() -> None:
     from kivy.uix.button import Button
     from kivy.uix.label import Label
 
-    from kiosk.ui.driver import next_frame
-    from kiosk.ui.kit import kiosk_app
-    from kiosk.ui.layout_check import layout_problems
+    from kiosk.devtools.kit import kiosk_app
+    from kiosk.devtools.layout_check import layout_problems
+    from kiosk.screens.frames import next_frame
 
     async with kiosk_app() as kit:
         root = kit.app.root_widget
@@ -51,10 +51,10 @@ async def _signature_pad_and_video() -> None:
     import numpy as np
     from PIL import Image
 
-    from kiosk.ui.driver import next_frame
-    from kiosk.ui.kit import kiosk_app
-    from kiosk.ui.signature_pad import IMAGE_SIZE, SignaturePad
-    from kiosk.ui.video import VideoView
+    from kiosk.devtools.kit import kiosk_app
+    from kiosk.screens.frames import next_frame
+    from kiosk.screens.signature_pad import IMAGE_SIZE, SignaturePad
+    from kiosk.screens.video import VideoView
 
     async with kiosk_app() as kit:
         root = kit.app.root_widget
@@ -106,9 +106,9 @@ def test_the_signature_pad_and_the_video_view() -> None:
 
 
 async def _icons_and_kivy_setup() -> None:
-    from kiosk.ui.headless import DisplaySettings, KivyAlreadyLoaded, prepare_kivy
-    from kiosk.ui.icons import DRAWINGS, Icon
-    from kiosk.ui.kit import kiosk_app
+    from kiosk.devtools.kit import kiosk_app
+    from kiosk.screens.display import DisplaySettings, KivyAlreadyLoaded, prepare_kivy
+    from kiosk.screens.icons import DRAWINGS, Icon
 
     async with kiosk_app():
         for name in DRAWINGS:

@@ -23,6 +23,7 @@ from hub.padron.demo_residents import seed_demo_residents
 from hub.routes.cabins import create_cabin
 from hub.security import Passwords
 from hub.server import BackgroundHub
+from hub.services import services_of
 from hub.settings import HubSettings
 
 TODAY = date(2026, 3, 2)
@@ -79,7 +80,7 @@ def make_office(
             {"data_dir": tmp_path / "data", "secret_key": SECRET, "port": 0},
         )
         app = padron_app(hub_settings, residents, clock, **padron)
-        log: AttentionLog = app.state.attention_log
+        log: AttentionLog = services_of(app).attention_log
         fast = Passwords(PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1))
         seed = seed_demo(log, fast, now=clock())
         other, other_token = create_cabin(

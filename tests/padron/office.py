@@ -14,13 +14,12 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from cabina.config import load_settings
+from contract.events import EventKind, NewEvent, actor_for_cabin
 from hub.app import create_app
 from hub.attention_log import AttentionLog
 from hub.db import Database
 from hub.demo_data import DemoSeed
-from hub.events import EventKind, NewEvent, actor_for_cabin
 from hub.models import User
-from hub.padron.runtime import install
 from hub.padron.settings import PadronSettings
 from hub.security import create_session
 from hub.server import BackgroundHub
@@ -112,16 +111,19 @@ def padron_app(
     hub_settings: HubSettings, database: Database, clock: FakeClock, **padron: Any
 ) -> FastAPI:
     """The hub app with its padrón service set up for the test."""
-    app = create_app(
-        hub_settings,
+    sms = padron.pop("sms_sender_object", None)
+    source = padron.pop("source_object", None)
+    settings = hub_settings.model_copy(
+        update={"padron": load_settings(PadronSettings, None, padron)}
+    )
+    return create_app(
+        settings,
         database=database,
         clock=clock,
         password_hasher=PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1),
+        padron_source=source,
+        sms_sender=sms,
     )
-    sms = padron.pop("sms_sender_object", None)
-    source = padron.pop("source_object", None)
-    install(app, load_settings(PadronSettings, None, padron), source=source, sms=sms)
-    return app
 
 
 class Mailbox:

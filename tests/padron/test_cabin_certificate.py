@@ -19,7 +19,7 @@ import pytest
 from padron.office import Office
 from pypdf import PdfReader
 
-from kiosk.ui.testing import run_in_kivy_async
+from kiosk.devtools.testing import run_in_kivy_async
 
 pytestmark = pytest.mark.slow
 
@@ -51,11 +51,11 @@ async def _citizen_prints_a_certificate() -> None:
 
     from hardware.config import open_devices
     from hardware.simulation import SimulatedHardware
+    from kiosk.devtools.kit import kiosk_app
+    from kiosk.effects.outbox import Outbox, OutboxSender
+    from kiosk.effects.padron_client import PadronClient
+    from kiosk.effects.runner import Parts
     from kiosk.flow import Flow, FlowConfig, HubLink
-    from kiosk.outbox import Outbox, OutboxSender
-    from kiosk.padron_client import PadronClient
-    from kiosk.ui.kit import kiosk_app
-    from kiosk.ui.wiring import Parts
 
     hub_url, token = os.environ[_HUB], os.environ[_TOKEN]
     data = Path(os.environ[_DATA])

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from padron.office import Office, free_port
 
-from kiosk.padron_client import HubUnreachable, PadronClient, PadronRefused
+from kiosk.effects.padron_client import HubUnreachable, PadronClient, PadronRefused
 
 
 async def test_a_citizen_gets_a_certificate_at_the_cabin(office: Office) -> None:

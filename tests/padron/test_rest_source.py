@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from cabina.config import SettingsError, load_settings
+from contract.identity import parse_document
 from hub.padron.errors import SourceAnswerError, SourceError, SourceTimeout
-from hub.padron.identity import parse_document
 from hub.padron.rest_source import RestSource
 from hub.padron.settings import PadronSettings
 

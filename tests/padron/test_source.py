@@ -12,10 +12,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Table, inspect
 
+from contract.identity import parse_document
 from hub.db import Database, alembic_config
 from hub.models import Base
 from hub.padron import models
-from hub.padron.identity import parse_document
 from hub.padron.source import EmbeddedSource
 
 PADRON_TABLES = {table for table in Base.metadata.tables if table.startswith("padron_")}

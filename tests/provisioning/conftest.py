@@ -28,11 +28,12 @@ from support.tls import Certificate, make_certificate
 
 from cabina.cli import CommandError
 from cabina.config import load_settings
-from hub import announce
+from hub.announce import HubAnnouncer, announcement_for
 from hub.db import Database
 from hub.models import Role, Site
 from hub.routes.users import create_user
 from hub.server import uvicorn_config
+from hub.services import services_of
 from hub.settings import HubSettings
 
 SECRET = "provisioning-test-secret-key-0123456789-abcdef"
@@ -111,14 +112,13 @@ def provisioning_app(
     """The hub, and (if ``announce_as``) its announcement on the local network."""
     from hub.app import create_app
 
-    app = create_app(settings, database=database, clock=clock, password_hasher=hasher)
+    announcer = None
     if announce_as is not None:
-        app.include_router(
-            announce.build_router(
-                settings, certificate=certificate, name=announce_as, interfaces=["127.0.0.1"]
-            )
-        )
-    return app
+        announcement = announcement_for(settings, certificate=certificate, name=announce_as)
+        announcer = HubAnnouncer(announcement, interfaces=["127.0.0.1"])
+    return create_app(
+        settings, database=database, clock=clock, password_hasher=hasher, announcer=announcer
+    )
 
 
 @dataclass
@@ -176,7 +176,9 @@ class Hub:
 
     def audit_kinds(self) -> list[tuple[str, str]]:
         """Every log entry as (kind, payload)."""
-        return [(entry.kind, entry.payload) for entry in self.app.state.attention_log.entries()]
+        return [
+            (entry.kind, entry.payload) for entry in services_of(self.app).attention_log.entries()
+        ]
 
 
 def add_site(database: Database, name: str) -> int:
@@ -246,7 +248,7 @@ def start_hub(tmp_path: Path, hasher: PasswordHasher) -> Iterator[Callable[..., 
             certificate=certificate.cert if certificate else None,
         )
         served = ServedHub(app, settings, certificate).start()
-        log = app.state.attention_log
+        log = services_of(app).attention_log
         for username, password in PASSWORDS.items():
             create_user(
                 log,

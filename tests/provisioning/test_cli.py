@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hub.announce import fingerprint_pem
+from contract.discovery import fingerprint_pem
 
 
 def ask(hub: Any, serial: str) -> dict[str, Any]:

@@ -8,13 +8,8 @@ from typing import Any
 
 import pytest
 
-from hub.announce import (
-    AnnounceError,
-    Announcement,
-    HubAnnouncer,
-    fingerprint_pem,
-    normalise_fingerprint,
-)
+from contract.discovery import fingerprint_pem, normalise_fingerprint
+from hub.announce import Announcement, HubAnnouncer
 from provisioning.discovery import HubAnnouncement, choose_hub, discover, parse_announcement
 from provisioning.errors import DiscoveryError
 
@@ -89,7 +84,7 @@ def test_fingerprints_are_normalised_or_refused() -> None:
     for bad in ("", "sha256:", "sha256:" + "0g" * 32, "md5:" + "00" * 16):
         with pytest.raises(ValueError, match="Expected a SHA-256 fingerprint"):
             normalise_fingerprint(bad)
-    with pytest.raises(AnnounceError, match="Expected a PEM certificate"):
+    with pytest.raises(ValueError, match="Expected a PEM certificate"):
         fingerprint_pem("not a certificate")
 
 

@@ -24,7 +24,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from hardware.simulation import SimulatedHardware
-from kiosk.hub_client import Backoff, HubClient
+from kiosk.effects.hub_client import Backoff, HubClient
 from provisioning.cabin_config import CabinFiles, sync_config
 from provisioning.errors import EnrolmentFailed
 from provisioning.selftest import run_selftest, telemetry_of

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from hub.announce import fingerprint_pem
-from hub.enrolment_models import CabinProfile
-from kiosk.settings import read_credential
+from contract.discovery import fingerprint_pem
+from hub.fleet.models import CabinProfile
 from provisioning.cabin_config import CabinFiles, load_config, sync_config
+from provisioning.credential import read_credential
 from provisioning.enrolment import EnrolmentClient, PendingEnrolment, enrol, hardware_serial
 from provisioning.errors import CabinConfigError, CodeExpired, EnrolmentFailed
 from provisioning.hub_api import StaffClient

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from hub import enrolment
+from hub.enrolment import service as enrolment
 from hub.models import Cabin, CabinCredential, CabinStatus
 
 

@@ -13,7 +13,7 @@ from support.peers import Peer, open_peer
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from hub.fleet import worst_state
+from hub.fleet.service import worst_state
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 TELEMETRY = [

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hub.announce import fingerprint_pem
+from contract.discovery import fingerprint_pem
 from provisioning.errors import CertificateMismatch, HubUnreachable, NotCabinaHub
 from provisioning.pinning import HubEndpoint, check_identity, trust_hub
 

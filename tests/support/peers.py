@@ -128,14 +128,16 @@ def admin_place(base_url: str, app: FastAPI) -> Iterator[Place]:
     """An admin created in ``app`` and signed in to the hub serving it at ``base_url``."""
     from hub.models import Role
     from hub.routes.users import create_user
+    from hub.services import services_of
 
+    services = services_of(app)
     create_user(
-        app.state.attention_log,
+        services.attention_log,
         username="admin",
         display_name="Admin",
-        password_hash=app.state.passwords.hash(ADMIN_PASSWORD),
+        password_hash=services.passwords.hash(ADMIN_PASSWORD),
         role=Role.ADMIN,
-        now=app.state.clock(),
+        now=services.clock(),
         actor="hub",
     )
     with httpx.Client(base_url=base_url, timeout=30) as client:

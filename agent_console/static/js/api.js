@@ -1,6 +1,33 @@
 // The hub's HTTP API, as the console uses it. Every call sends the session cookie.
 
+/**
+ * A code and its name in each language ({es: 'Padrón', ca: 'Padró', …}).
+ * @typedef {{ code: string, names: Record<string, string> }} CatalogItem
+ */
+
+/**
+ * The signed-in person, as GET /api/me answers (only what the console reads).
+ * @typedef {object} Me
+ * @property {number} id
+ * @property {string} username
+ * @property {string} display_name
+ * @property {string} role agent, supervisor, admin or technician
+ */
+
+/**
+ * What GET /api/catalog answers: services, and the topics (perhaps of one service) and
+ * outcomes of wrap-up.
+ * @typedef {object} Catalog
+ * @property {CatalogItem[]} services
+ * @property {(CatalogItem & { service?: string | null })[]} topics
+ * @property {CatalogItem[]} outcomes
+ */
+
 export class ApiError extends Error {
+  /**
+   * @param {number} status the HTTP status, 0 when the hub could not be reached
+   * @param {string} [detail] the hub's explanation
+   */
   constructor(status, detail) {
     super(detail || `HTTP ${status}`);
     this.status = status;
@@ -8,7 +35,22 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * @typedef {object} RequestOptions
+ * @property {unknown} [json] a body sent as JSON
+ * @property {BodyInit} [body] a body sent as it is (a file)
+ * @property {Record<string, string>} [headers]
+ */
+
+/**
+ * One call to the hub: the parsed JSON (or text) answer, null for 204, ApiError otherwise.
+ * @param {string} method
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ * @returns {Promise<any>}
+ */
 async function request(method, path, { json, body, headers = {} } = {}) {
+  /** @type {RequestInit & { headers: Record<string, string> }} */
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
   if (json !== undefined) {
     init.body = JSON.stringify(json);

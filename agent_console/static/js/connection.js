@@ -3,6 +3,12 @@
 //
 // Events: 'status' (detail: {status: connecting|open|reconnecting|stopped, retryIn, reason}),
 // and one event per hub message type (detail: the message), e.g. 'call.ring'.
+import { CloseCode, PROTOCOL_VERSION } from './contract.js';
+
+/**
+ * A message for the hub: a type the contract lets a console send, and that type's fields.
+ * @typedef {{ type: import('./contract.js').AgentMessageType, [field: string]: unknown }} AgentMessage
+ */
 
 const BACKOFF_S = [1, 2, 4, 8, 15];
 const OUTBOX_TTL_MS = 10_000;
@@ -11,11 +17,14 @@ export class HubConnection extends EventTarget {
   constructor(url = HubConnection.defaultUrl()) {
     super();
     this.url = url;
+    /** @type {WebSocket | null} */
     this.ws = null;
     this.attempt = 0;
     this.stopped = true;
     this.open = false;
+    /** @type {{ frame: object, at: number }[]} */
     this.outbox = [];
+    /** @type {{ ping?: number, retry?: number }} */
     this.timers = {};
     this.lastHeard = 0;
     this.heartbeatS = 5;
@@ -35,14 +44,18 @@ export class HubConnection extends EventTarget {
   stop() {
     this.stopped = true;
     this.clearTimers();
-    if (this.ws) this.ws.close(1000, 'bye');
+    if (this.ws) this.ws.close(CloseCode.NORMAL, 'bye');
     this.ws = null;
     this.emitStatus('stopped');
   }
 
-  /** Send a message now, or when the connection is back (within a few seconds). */
+  /**
+   * Send a message now, or when the connection is back (within a few seconds).
+   * @param {AgentMessage} message
+   * @returns {boolean} whether it left now
+   */
   send(message) {
-    const frame = { v: 1, ...message };
+    const frame = { v: PROTOCOL_VERSION, ...message };
     if (this.open && this.ws?.readyState === WebSocket.OPEN) {
       this.ws.send(JSON.stringify(frame));
       return true;
@@ -54,7 +67,7 @@ export class HubConnection extends EventTarget {
   retryNow() {
     if (this.stopped || this.open || !this.timers.retry) return;
     clearTimeout(this.timers.retry);
-    this.timers.retry = null;
+    this.timers.retry = undefined;
     this.connect();
   }
 
@@ -67,6 +80,7 @@ export class HubConnection extends EventTarget {
     ws.addEventListener('close', (event) => this.onClose(ws, event));
   }
 
+  /** @param {MessageEvent} event */
   onFrame(event) {
     this.lastHeard = Date.now();
     let message;
@@ -88,7 +102,7 @@ export class HubConnection extends EventTarget {
     this.timers.ping = setInterval(() => this.heartbeat(), this.heartbeatS * 1000);
     const fresh = this.outbox.filter((item) => Date.now() - item.at < OUTBOX_TTL_MS);
     this.outbox = [];
-    for (const item of fresh) this.ws.send(JSON.stringify(item.frame));
+    for (const item of fresh) this.ws?.send(JSON.stringify(item.frame));
   }
 
   heartbeat() {
@@ -98,20 +112,24 @@ export class HubConnection extends EventTarget {
       this.ws?.close(4000, 'no answer to heartbeat');
       return;
     }
-    this.ws?.send(JSON.stringify({ v: 1, type: 'ping', ts: Date.now() / 1000 }));
+    this.ws?.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'ping', ts: Date.now() / 1000 }));
   }
 
+  /**
+   * @param {WebSocket} ws
+   * @param {CloseEvent} event
+   */
   onClose(ws, event) {
     if (ws !== this.ws) return;
     this.open = false;
     this.clearTimers();
     if (this.stopped) return;
-    if (event.code === 4401 || event.code === 4403) {
+    if (event.code === CloseCode.UNAUTHORIZED) {
       this.stopped = true;
       this.emitStatus('stopped', { reason: 'unauthorized' });
       return;
     }
-    if (event.code === 4409) {
+    if (event.code === CloseCode.REPLACED) {
       this.stopped = true;
       this.emitStatus('stopped', { reason: 'replaced' });
       return;

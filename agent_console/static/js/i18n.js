@@ -14,7 +14,7 @@ class Catalog extends EventTarget {
   /** The language to start in: the one chosen before, else the browser's, else Spanish. */
   preferred() {
     const saved = localStorage.getItem(STORAGE_KEY);
-    if (LANGUAGES.includes(saved)) return saved;
+    if (saved !== null && LANGUAGES.includes(saved)) return saved;
     for (const tag of navigator.languages ?? []) {
       const base = tag.toLowerCase().split('-')[0];
       if (LANGUAGES.includes(base)) return base;
@@ -71,11 +71,20 @@ class Catalog extends EventTarget {
     return names[this.language] ?? names.es ?? names.en ?? Object.values(names)[0] ?? fallback;
   }
 
+  /**
+   * A date and time in the console's language.
+   * @param {string | number | Date | null | undefined} value
+   * @param {Intl.DateTimeFormatOptions} [options]
+   */
   dateTime(value, options = { dateStyle: 'medium', timeStyle: 'short' }) {
     if (!value) return '';
     return new Intl.DateTimeFormat(this.language, options).format(new Date(value));
   }
 
+  /**
+   * @param {number} value
+   * @param {Intl.NumberFormatOptions} [options]
+   */
   number(value, options = {}) {
     return new Intl.NumberFormat(this.language, options).format(value);
   }

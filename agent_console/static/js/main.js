@@ -68,7 +68,7 @@ class ConsoleApp {
     }
     if (FLEET_ROLES.has(me.role)) {
       this.alertWatch = new AlertWatch();
-      this.alertWatch.addEventListener('change', (event) => this.topbar.update({ alerts: event.detail.count }));
+      this.alertWatch.addEventListener('change', (event) => this.topbar.update({ alerts: /** @type {CustomEvent} */ (event).detail.count }));
       this.alertWatch.start();
     }
     this.route();
@@ -117,5 +117,5 @@ class ConsoleApp {
 }
 
 const app = new ConsoleApp(document.getElementById('app'));
-window.cabinaConsole = app;
+/** @type {any} */ (window).cabinaConsole = app;
 app.boot();

@@ -7,16 +7,43 @@
 
 const STATS_INTERVAL_MS = 2000;
 
+/**
+ * How the call is doing, from getStats: both ways, and a level the agent reads at a glance.
+ * @typedef {object} Quality
+ * @property {number} inboundKbps
+ * @property {number} outboundKbps
+ * @property {number} fps frames per second decoded from the cabin
+ * @property {number} sentFps
+ * @property {number} framesDecoded
+ * @property {number} framesSent
+ * @property {number} packetLoss a fraction, 0 to 1
+ * @property {number | null} rttMs
+ * @property {number} width
+ * @property {number} height
+ * @property {'none' | 'poor' | 'fair' | 'good'} [level]
+ */
+
 export class CallMedia extends EventTarget {
+  /**
+   * @param {object} options
+   * @param {string} options.callId
+   * @param {RTCIceServer[]} [options.iceServers]
+   * @param {(message: import('./connection.js').AgentMessage) => boolean} options.send
+   * @param {MediaStream | null} [options.localStream] set later when the camera comes after
+   */
   constructor({ callId, iceServers, send, localStream }) {
     super();
     this.callId = callId;
     this.iceServers = iceServers ?? [];
     this.send = send;
     this.localStream = localStream;
+    /** Settles once the local camera and microphone are known (the desk sets it). */
+    this.ready = Promise.resolve();
     this.pc = null;
     this.pending = [];
+    /** @type {{ at: number, inBytes: number, outBytes: number } | null} */
     this.previous = null;
+    /** @type {Quality | null} */
     this.quality = null;
     this.statsTimer = setInterval(() => this.sample(), STATS_INTERVAL_MS);
   }
@@ -80,7 +107,8 @@ export class CallMedia extends EventTarget {
     this.send({
       type: 'rtc.description',
       call_id: this.callId,
-      description: { type: 'answer', sdp: pc.localDescription.sdp },
+      // Set just above: the answer, with the candidates gathered so far.
+      description: { type: 'answer', sdp: /** @type {RTCSessionDescription} */ (pc.localDescription).sdp },
     });
     const queued = this.pending;
     this.pending = [];
@@ -113,6 +141,7 @@ export class CallMedia extends EventTarget {
     const report = await this.pc.getStats();
     const now = performance.now();
     const current = { at: now, inBytes: 0, outBytes: 0 };
+    /** @type {Quality} */
     const quality = {
       inboundKbps: 0,
       outboundKbps: 0,
@@ -161,6 +190,10 @@ export class CallMedia extends EventTarget {
     return quality;
   }
 
+  /**
+   * @param {Quality} quality
+   * @returns {'none' | 'poor' | 'fair' | 'good'}
+   */
   static level({ fps, packetLoss, framesDecoded }) {
     if (!framesDecoded) return 'none';
     if (packetLoss > 0.05 || fps < 10) return 'poor';

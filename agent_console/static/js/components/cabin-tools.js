@@ -47,6 +47,11 @@ class CabCabinTools extends HTMLElement {
     this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true }));
   }
 
+  /**
+   * Ask the cabin for a step; `label` names it in the list (a file's name, a ticket's title).
+   * @param {string} kind
+   * @param {{ documentId?: string, params?: object, label?: string }} [options]
+   */
   request(kind, { documentId, params = {}, label } = {}) {
     const step = { step_id: newId(kind), kind, status: 'requested', error: null, label };
     this.steps.set(step.step_id, step);

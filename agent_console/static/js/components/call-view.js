@@ -10,7 +10,9 @@ class CabCall extends HTMLElement {
     this.media = null;
     this.muted = false;
     this.cameraOff = false;
-    this.timer = null;
+    /** @type {number | undefined} */
+    this.timer = undefined;
+    /** @type {import('../api.js').CatalogItem[]} */
     this.services = [];
   }
 
@@ -28,11 +30,12 @@ class CabCall extends HTMLElement {
     this.render();
     this.hidden = false;
     media.addEventListener('remotestream', (event) => {
-      const video = this.querySelector('video.remote');
-      if (video && video.srcObject !== event.detail) video.srcObject = event.detail;
+      const stream = /** @type {CustomEvent<MediaStream>} */ (event).detail;
+      const video = /** @type {HTMLVideoElement | null} */ (this.querySelector('video.remote'));
+      if (video && video.srcObject !== stream) video.srcObject = stream;
     });
-    media.addEventListener('quality', (event) => this.showQuality(event.detail));
-    media.addEventListener('state', (event) => this.showState(event.detail));
+    media.addEventListener('quality', (event) => this.showQuality(/** @type {CustomEvent} */ (event).detail));
+    media.addEventListener('state', (event) => this.showState(/** @type {CustomEvent} */ (event).detail));
     clearInterval(this.timer);
     this.timer = setInterval(() => {
       const el = this.querySelector('.call-time');
@@ -58,8 +61,9 @@ class CabCall extends HTMLElement {
     this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true }));
   }
 
+  /** @param {import('../media.js').Quality} q */
   showQuality(q) {
-    const el = this.querySelector('.quality');
+    const el = /** @type {HTMLElement | null} */ (this.querySelector('.quality'));
     if (!el) return;
     el.dataset.level = q.level;
     mount(
@@ -72,8 +76,9 @@ class CabCall extends HTMLElement {
     );
   }
 
+  /** @param {RTCPeerConnectionState} state */
   showState(state) {
-    const el = this.querySelector('.media-state');
+    const el = /** @type {HTMLElement | null} */ (this.querySelector('.media-state'));
     if (!el) return;
     const trouble = state === 'disconnected' || state === 'failed';
     el.hidden = !trouble;

@@ -13,6 +13,7 @@ class CabCitizen extends HTMLElement {
     this.call = null;
     this.data = null;
     this.error = null;
+    /** @type {import('../api.js').Catalog} */
     this.catalog = { services: [], topics: [], outcomes: [] };
   }
 

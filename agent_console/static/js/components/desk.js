@@ -20,6 +20,11 @@ const HANGUP_FALLBACK_MS = 4000;
 const WORK_KEY = 'cabina.console.work';
 const CALL_FIELDS = ['call_id', 'attention_id', 'cabin', 'site', 'service', 'language', 'peer', 'reason'];
 
+/**
+ * What a tab keeps across a reload (see WORK_KEY).
+ * @typedef {{ call: Record<string, any> | null, wrapups?: Record<string, any>[] }} SavedWork
+ */
+
 function essentials(item) {
   return Object.fromEntries(CALL_FIELDS.filter((key) => key in item).map((key) => [key, item[key]]));
 }
@@ -27,6 +32,7 @@ function essentials(item) {
 class CabDesk extends HTMLElement {
   constructor() {
     super();
+    /** @type {HubConnection | null} */
     this.hub = null;
     this.ringer = new Ringer();
     this.presence = null;
@@ -35,6 +41,7 @@ class CabDesk extends HTMLElement {
     this.accepting = null;
     this.call = null;
     this.answered = 0;
+    /** @type {import('../api.js').Catalog} */
     this.catalog = { services: [], topics: [], outcomes: [] };
   }
 
@@ -45,7 +52,7 @@ class CabDesk extends HTMLElement {
     this.catalog = catalog;
     this.hub = hub;
     this.build();
-    this.listen();
+    this.listen(hub);
     hub.start();
   }
 
@@ -84,12 +91,26 @@ class CabDesk extends HTMLElement {
     i18n.addEventListener('change', () => this.setView());
   }
 
+  /**
+   * @param {import('../connection.js').AgentMessage} message
+   * @returns {boolean} whether it left now (else it waits for the connection to come back)
+   */
   send(message) {
-    return this.hub.send(message);
+    return this.hub?.send(message) ?? false;
   }
 
-  listen() {
-    const on = (type, handler) => this.hub.addEventListener(type, (event) => handler(event.detail));
+  /** @param {HubConnection} hub */
+  listen(hub) {
+    /**
+     * @param {import('../contract.js').HubMessageType | 'status'} type
+     * @param {(detail: any) => void} handler
+     */
+    const on = (type, handler) => hub.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
+    /**
+     * @param {string} type
+     * @param {(detail: any) => void} handler
+     */
+    const own = (type, handler) => this.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
     on('status', (status) => this.onStatus(status));
     on('welcome', (welcome) => this.onWelcome(welcome));
     on('presence', (presence) => this.onPresence(presence));
@@ -101,14 +122,14 @@ class CabDesk extends HTMLElement {
     on('rtc.candidate', (message) => this.call?.media.onCandidate(message.candidate));
     on('step.update', (message) => this.tools.onUpdate(message));
     on('error', (message) => this.onError(message));
-    this.addEventListener('accept', (event) => this.accept(event.detail));
-    this.addEventListener('decline', (event) => this.decline(event.detail));
+    own('accept', (ring) => this.accept(ring));
+    own('decline', (ring) => this.decline(ring));
     this.addEventListener('hangup', () => this.hangup());
-    this.addEventListener('transfer', (event) => this.transfer(event.detail));
-    this.addEventListener('document', (event) => this.documents.add(event.detail));
-    this.addEventListener('step-problem', (event) => this.notices.show(event.detail.text, { level: 'warning' }));
-    this.addEventListener('closed', (event) => this.onClosed(event.detail));
-    this.topbar.addEventListener('presence-set', (event) => this.setPresence(event.detail));
+    own('transfer', (transfer) => this.transfer(transfer));
+    own('document', (doc) => this.documents.add(doc));
+    own('step-problem', (problem) => this.notices.show(problem.text, { level: 'warning' }));
+    own('closed', (closed) => this.onClosed(closed));
+    this.topbar.addEventListener('presence-set', (event) => this.setPresence(/** @type {CustomEvent} */ (event).detail));
   }
 
   onStatus({ status, reason, retryIn }) {
@@ -126,7 +147,7 @@ class CabDesk extends HTMLElement {
         level: 'warning',
         key: 'connection',
         sticky: true,
-        action: { label: t('connection.use_here'), run: () => this.hub.start() },
+        action: { label: t('connection.use_here'), run: () => this.hub?.start() },
       });
     } else if (status === 'stopped' && reason === 'unauthorized') {
       this.dispatchEvent(new CustomEvent('signedout', { bubbles: true, detail: { expired: true } }));
@@ -140,6 +161,7 @@ class CabDesk extends HTMLElement {
 
   /** After a reload: the attentions to close, and the call if the hub still has us in it. */
   restoreWork(state) {
+    /** @type {SavedWork | null} */
     let work = null;
     try {
       work = JSON.parse(sessionStorage.getItem(WORK_KEY) ?? 'null');
@@ -265,7 +287,7 @@ class CabDesk extends HTMLElement {
     this.answered += 1;
     this.saveWork();
     media.addEventListener('state', (event) => {
-      if (event.detail === 'connected') this.notices.clear('media');
+      if (/** @type {CustomEvent} */ (event).detail === 'connected') this.notices.clear('media');
     });
     await media.ready;
     if (this.call?.media !== media) return;

@@ -36,7 +36,8 @@ class CabDocuments extends HTMLElement {
   async open(documentId) {
     this.current = documentId;
     this.render();
-    const viewer = this.querySelector('.viewer');
+    // render() has just made it.
+    const viewer = /** @type {HTMLElement} */ (this.querySelector('.viewer'));
     try {
       let entry = this.urls.get(documentId);
       if (!entry) {

@@ -47,7 +47,8 @@ export class AlertWatch extends EventTarget {
   constructor() {
     super();
     this.data = null;
-    this.timer = null;
+    /** @type {number | undefined} */
+    this.timer = undefined;
   }
 
   start() {
@@ -58,7 +59,7 @@ export class AlertWatch extends EventTarget {
 
   stop() {
     clearInterval(this.timer);
-    this.timer = null;
+    this.timer = undefined;
   }
 
   async refresh() {

@@ -59,6 +59,17 @@ function stateLabel(state) {
   }
 }
 
+/**
+ * The card's sections, built by the first render.
+ * @typedef {object} CabinParts
+ * @property {HTMLElement} head
+ * @property {HTMLElement} facts
+ * @property {HTMLElement} devices
+ * @property {HTMLDetailsElement} selftest
+ * @property {HTMLElement} controls
+ * @property {HTMLElement} actions
+ */
+
 class CabFleetCabin extends HTMLElement {
   constructor() {
     super();
@@ -68,12 +79,15 @@ class CabFleetCabin extends HTMLElement {
     this.confirming = false;
     this.busy = false;
     this.error = null;
-    this.timer = null;
+    /** @type {number | undefined} */
+    this.timer = undefined;
+    /** @type {CabinParts | null} */
     this.parts = null;
   }
 
   connectedCallback() {
     this.classList.add('panel', 'fleet-cabin');
+    /** @type {() => void} */
     this.onLanguage = () => this.render();
     i18n.addEventListener('change', this.onLanguage);
     this.render();
@@ -82,7 +96,7 @@ class CabFleetCabin extends HTMLElement {
 
   disconnectedCallback() {
     clearTimeout(this.timer);
-    this.timer = null;
+    this.timer = undefined;
     i18n.removeEventListener('change', this.onLanguage);
   }
 
@@ -119,7 +133,7 @@ class CabFleetCabin extends HTMLElement {
 
   track() {
     clearTimeout(this.timer);
-    this.timer = null;
+    this.timer = undefined;
     if (!this.isConnected || !this.actions.some((action) => OPEN.has(action.status))) return;
     const wait = this.cabin?.online ? TRACK_ONLINE_MS : TRACK_OFFLINE_MS;
     this.timer = setTimeout(() => this.followOpenActions(), wait);
@@ -133,7 +147,7 @@ class CabFleetCabin extends HTMLElement {
     this.actions = this.actions.map((action) => byId.get(action.id) ?? action);
     this.renderActions();
     if (finishedTest) {
-      this.parts.selftest.open = true;
+      if (this.parts) this.parts.selftest.open = true;
       await this.loadSelftest();
       this.dispatchEvent(new CustomEvent('fleet-changed', { bubbles: true }));
     }
@@ -173,7 +187,8 @@ class CabFleetCabin extends HTMLElement {
   }
 
   build() {
-    this.parts = {
+    /** @type {CabinParts} */
+    const parts = {
       head: h('div', { class: 'fleet-cabin-head' }),
       facts: h('dl', { class: 'facts compact fleet-facts' }),
       devices: h('div', { class: 'fleet-devices' }),
@@ -181,10 +196,11 @@ class CabFleetCabin extends HTMLElement {
       controls: h('div', { class: 'actions fleet-controls' }),
       actions: h('ul', { class: 'steps fleet-actions' }),
     };
-    this.parts.selftest.addEventListener('toggle', () => {
-      if (this.parts.selftest.open && this.selftest === null) this.loadSelftest();
+    this.parts = parts;
+    parts.selftest.addEventListener('toggle', () => {
+      if (parts.selftest.open && this.selftest === null) this.loadSelftest();
     });
-    mount(this, ...Object.values(this.parts));
+    mount(this, ...Object.values(parts));
   }
 
   render() {
@@ -199,6 +215,7 @@ class CabFleetCabin extends HTMLElement {
   }
 
   renderHead() {
+    if (!this.parts) return;
     const { cabin } = this;
     const status = cabinStatusLabel(cabin.status);
     mount(
@@ -214,6 +231,7 @@ class CabFleetCabin extends HTMLElement {
   }
 
   renderFacts() {
+    if (!this.parts) return;
     const { cabin } = this;
     const fact = (key, value) => [h('dt', {}, t(key)), h('dd', {}, value ?? '—')];
     mount(
@@ -227,6 +245,7 @@ class CabFleetCabin extends HTMLElement {
   }
 
   renderDevices() {
+    if (!this.parts) return;
     const { cabin } = this;
     if (!cabin.devices.length) {
       mount(this.parts.devices, h('p', { class: 'muted small' }, cabin.online ? t('fleet.no_telemetry') : t('fleet.offline_no_devices')));
@@ -257,6 +276,7 @@ class CabFleetCabin extends HTMLElement {
   }
 
   renderSelftest() {
+    if (!this.parts) return;
     const { cabin } = this;
     const summary = cabin.selftest_at
       ? t(cabin.selftest_ok ? 'fleet.selftest.passed' : 'fleet.selftest.failed', { time: i18n.dateTime(cabin.selftest_at, { dateStyle: 'short', timeStyle: 'medium' }) })
@@ -288,6 +308,7 @@ class CabFleetCabin extends HTMLElement {
   }
 
   renderControls() {
+    if (!this.parts) return;
     const disabled = this.busy;
     const button = (kind) => h('button', { type: 'button', dataset: { action: kind }, disabled, onclick: () => this.act(kind) }, kindLabel(kind));
     const revoke = this.confirming
@@ -308,7 +329,7 @@ class CabFleetCabin extends HTMLElement {
       revoke,
       this.error ? h('p', { class: 'form-error', role: 'alert' }, this.error) : null,
     );
-    if (this.confirming) this.parts.controls.querySelector('[data-action="revoke-confirm"]')?.focus();
+    if (this.confirming) /** @type {HTMLElement | null} */ (this.parts.controls.querySelector('[data-action="revoke-confirm"]'))?.focus();
   }
 
   renderActions() {

@@ -24,17 +24,30 @@ function refusal(error) {
   }
 }
 
+/**
+ * The form and lists, built by render.
+ * @typedef {object} EnrolParts
+ * @property {HTMLInputElement} code
+ * @property {HTMLSelectElement} site
+ * @property {HTMLInputElement} name
+ * @property {HTMLButtonElement} submit
+ * @property {HTMLElement} result
+ * @property {HTMLElement} waiting
+ */
+
 class CabFleetEnrol extends HTMLElement {
   constructor() {
     super();
     this.sites = [];
     this.waiting = [];
     this.result = null;
+    /** @type {EnrolParts | null} */
     this.parts = null;
   }
 
   connectedCallback() {
     this.classList.add('panel', 'fleet-enrol');
+    /** @type {() => void} */
     this.onLanguage = () => this.render();
     i18n.addEventListener('change', this.onLanguage);
     this.render();
@@ -63,16 +76,18 @@ class CabFleetEnrol extends HTMLElement {
   /** Fill in a code (from the cabin's QR code) and bring the form to the technician. */
   prefill(code) {
     if (!this.parts) this.render();
-    this.parts.code.value = formatCode(code);
+    const parts = /** @type {EnrolParts} */ (this.parts);
+    parts.code.value = formatCode(code);
     this.result = null;
     this.renderResult();
     this.classList.add('prefilled');
     this.scrollIntoView({ block: 'start' });
-    this.parts.name.focus();
+    parts.name.focus();
   }
 
   async submit(event) {
     event.preventDefault();
+    if (!this.parts) return;
     const { code, site, name, submit } = this.parts;
     submit.disabled = true;
     this.result = null;
@@ -127,7 +142,8 @@ class CabFleetEnrol extends HTMLElement {
     this.renderWaiting();
   }
 
-  renderSites(selected = this.parts.site.value) {
+  renderSites(selected = this.parts?.site.value) {
+    if (!this.parts) return;
     mount(
       this.parts.site,
       h('option', { value: '', disabled: true, selected: !selected }, t('enrol.choose_site')),
@@ -137,6 +153,7 @@ class CabFleetEnrol extends HTMLElement {
   }
 
   renderResult() {
+    if (!this.parts) return;
     const { result } = this;
     mount(this.parts.result, result ? h('p', { class: result.ok ? 'enrol-ok' : 'form-error', role: result.ok ? 'status' : 'alert' }, result.text) : null);
   }

@@ -16,7 +16,8 @@ class CabFleet extends HTMLElement {
     this.alerts = null;
     this.error = null;
     this.updatedAt = null;
-    this.timer = null;
+    /** @type {number | undefined} */
+    this.timer = undefined;
     this.cards = new Map();
     this.watch = null;
     this.parts = null;
@@ -24,11 +25,15 @@ class CabFleet extends HTMLElement {
 
   connectedCallback() {
     this.classList.add('fleet');
+    /** @type {() => void} */
     this.onLanguage = () => this.render();
+    /** @type {() => void} */
     this.onVisibility = () => document.hidden || this.load();
+    /** @type {() => void} */
     this.onChanged = () => this.load();
+    /** @type {(event: Event) => void} */
     this.onAlerts = (event) => {
-      this.alerts = event.detail;
+      this.alerts = /** @type {CustomEvent} */ (event).detail;
       this.renderAlerts();
     };
     i18n.addEventListener('change', this.onLanguage);

@@ -18,6 +18,8 @@ class CabNotices extends HTMLElement {
   /**
    * Show `text` (level: info | warning | error). A `key` replaces an earlier notice with the
    * same key; `sticky` notices stay until cleared.
+   * @param {string} text
+   * @param {{ level?: 'info' | 'warning' | 'error', key?: string, sticky?: boolean, action?: { label: string, run: () => void } | null }} [options]
    */
   show(text, { level = 'info', key = text, sticky = false, action = null } = {}) {
     this.clear(key);

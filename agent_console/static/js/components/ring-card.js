@@ -7,7 +7,8 @@ class CabRing extends HTMLElement {
   constructor() {
     super();
     this.ring = null;
-    this.timer = null;
+    /** @type {number | undefined} */
+    this.timer = undefined;
     this.names = { service: (code) => code };
   }
 
@@ -22,7 +23,7 @@ class CabRing extends HTMLElement {
     this.hidden = false;
     clearInterval(this.timer);
     this.timer = setInterval(() => this.refresh(), 250);
-    this.querySelector('.answer')?.focus();
+    /** @type {HTMLElement | null} */ (this.querySelector('.answer'))?.focus();
   }
 
   hide() {

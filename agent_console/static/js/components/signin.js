@@ -6,6 +6,7 @@ import { LANGUAGES, i18n, t } from '../i18n.js';
 class CabSignin extends HTMLElement {
   connectedCallback() {
     this.render();
+    /** @type {() => void} */
     this.onLanguage = () => this.render();
     i18n.addEventListener('change', this.onLanguage);
   }

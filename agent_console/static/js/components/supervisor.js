@@ -17,16 +17,20 @@ class CabSupervisor extends HTMLElement {
     super();
     this.data = null;
     this.error = null;
-    this.timer = null;
+    /** @type {number | undefined} */
+    this.timer = undefined;
+    /** @type {Pick<import('../api.js').Catalog, 'services'>} */
     this.catalog = { services: [] };
   }
 
   connectedCallback() {
     this.classList.add('supervisor');
+    /** @type {() => void} */
     this.onLanguage = () => {
       this.exporterEl = null;
       this.render();
     };
+    /** @type {() => void} */
     this.onVisibility = () => document.hidden || this.load();
     i18n.addEventListener('change', this.onLanguage);
     document.addEventListener('visibilitychange', this.onVisibility);

@@ -5,15 +5,36 @@ import { alertBadge } from './fleet-alerts.js';
 
 const SETTABLE = new Set(['available', 'away']);
 
+/**
+ * What the bar shows; update() changes any part of it.
+ * @typedef {object} TopbarState
+ * @property {import('../api.js').Me | null} me
+ * @property {string | null} presence
+ * @property {number | null} since when the presence last changed (ms)
+ * @property {string[]} languages the agent's skills
+ * @property {string[]} services
+ * @property {string | null} connection
+ * @property {string} page
+ * @property {number} alerts
+ */
+
 class CabTopbar extends HTMLElement {
   constructor() {
     super();
+    /** @type {TopbarState} */
     this.state = { me: null, presence: null, since: null, languages: [], services: [], connection: null, page: 'desk', alerts: 0 };
-    this.tick = null;
+    /**
+     * A service's name in the console's language; the desk provides it.
+     * @type {((code: string) => string) | undefined}
+     */
+    this.serviceName = undefined;
+    /** @type {number | undefined} */
+    this.tick = undefined;
   }
 
   connectedCallback() {
     this.classList.add('topbar');
+    /** @type {() => void} */
     this.onLanguage = () => this.render();
     i18n.addEventListener('change', this.onLanguage);
     this.tick = setInterval(() => this.updateClock(), 1000);
@@ -25,6 +46,7 @@ class CabTopbar extends HTMLElement {
     clearInterval(this.tick);
   }
 
+  /** @param {Partial<TopbarState>} changes */
   update(changes) {
     if ('presence' in changes && changes.presence !== this.state.presence) changes.since ??= Date.now();
     Object.assign(this.state, changes);

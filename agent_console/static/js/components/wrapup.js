@@ -9,7 +9,9 @@ const READY_KEY = 'cabina.console.ready_after_close';
 class CabWrapup extends HTMLElement {
   constructor() {
     super();
+    /** @type {Record<string, any>[]} */
     this.pending = [];
+    /** @type {import('../api.js').Catalog} */
     this.catalog = { services: [], topics: [], outcomes: [] };
   }
 

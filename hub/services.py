@@ -1,0 +1,192 @@
+"""The hub's services, in one typed container that ``create_app`` builds once per app.
+
+:func:`build_services` makes every service up front, so that whoever holds the app may read
+them before it starts; :meth:`HubServices.running` starts the ones that work in the background
+(the document sweeper, the fleet's dispatcher, the announcement, the event writer and the
+switchboard's timer) for as long as the app runs, and stops them in the reverse order. Routes
+receive each service through its dependency in :mod:`hub.deps`; anything else that holds the
+app reads them with :func:`services_of`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from contract.clock import Clock, utc_now
+from hub.announce import HubAnnouncer, announcement_for
+from hub.attention_log import AttentionLog
+from hub.db import Database
+from hub.directory import DatabaseDirectory
+from hub.documents import MAX_AGE_S, RETENTION_S, DocumentStore, sweep_forever
+from hub.enrolment import service as enrolment
+from hub.event_writer import EventWriter
+from hub.fleet.service import ActionDispatcher, board_of
+from hub.models import Site
+from hub.padron.otp import SmsSender
+from hub.padron.service import Padron
+from hub.padron.service import build as build_padron
+from hub.padron.source import PadronSource
+from hub.ratelimit import RateLimiter
+from hub.routing import RoutingConfig
+from hub.security import LOGIN_WINDOW, MAX_LOGIN_FAILURES, Passwords
+from hub.settings import HubSettings
+from hub.switchboard import Switchboard
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class HubServices:
+    """Every service of one hub application."""
+
+    settings: HubSettings
+    database: Database
+    clock: Clock
+    attention_log: AttentionLog
+    passwords: Passwords
+    #: Failed sign-ins, by username and address.
+    login_limiter: RateLimiter
+    #: Cabins asking for an enrolment code, by address.
+    enrolment_limiter: RateLimiter
+    #: Wrong enrolment codes, by technician and address.
+    enrolment_code_limiter: RateLimiter
+    #: Who is behind a WebSocket credential.
+    directory: DatabaseDirectory
+    #: Writes the switchboard's attention events to the log.
+    event_writer: EventWriter
+    switchboard: Switchboard
+    documents: DocumentStore
+    fleet_dispatcher: ActionDispatcher
+    padron: Padron
+    #: Announces the hub on the local network; ``None`` when it is not announced.
+    announcer: HubAnnouncer | None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the background work (on a migrated database); stop it in the reverse order."""
+        await asyncio.to_thread(self.documents.open)
+        async with contextlib.AsyncExitStack() as stack:
+            sweeper = asyncio.create_task(
+                sweep_forever(self.documents, self.clock, self.switchboard),
+                name="document-sweeper",
+            )
+            stack.push_async_callback(_cancel, sweeper)
+            self.fleet_dispatcher.start()
+            stack.push_async_callback(self.fleet_dispatcher.stop)
+            if self.announcer is not None:
+                try:
+                    await self.announcer.start()
+                except Exception as exc:  # no multicast here: cabins are then given the URL by hand
+                    logger.warning("cannot announce the hub on the local network: %s", exc)
+                else:
+                    stack.push_async_callback(self.announcer.stop)
+            await self.switchboard.set_site_limits(
+                await asyncio.to_thread(site_limits, self.database)
+            )
+            self.event_writer.start()
+            stack.push_async_callback(self.event_writer.stop)
+            self.switchboard.start()
+            stack.push_async_callback(self.switchboard.stop)
+            yield
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def routing_config(settings: HubSettings) -> RoutingConfig:
+    """The router's tunables from settings (each site's cap is read at start-up)."""
+    return RoutingConfig(
+        ring_timeout_s=settings.ring_timeout_s,
+        missed_rings_before_away=settings.missed_rings_before_away,
+        wrapup_s=settings.wrapup_s,
+        default_handle_time_s=settings.default_handle_time_s,
+    )
+
+
+def site_limits(database: Database) -> dict[str, int | None]:
+    """Each capped site's limit on concurrent calls, by site id."""
+    with database.session() as session:
+        return {
+            str(site.id): site.max_concurrent_calls
+            for site in session.scalars(select(Site)).all()
+            if site.max_concurrent_calls is not None
+        }
+
+
+def build_services(
+    settings: HubSettings,
+    *,
+    database: Database | None = None,
+    clock: Clock = utc_now,
+    password_hasher: PasswordHasher | None = None,
+    padron_source: PadronSource | None = None,
+    sms_sender: SmsSender | None = None,
+    announcer: HubAnnouncer | None = None,
+) -> HubServices:
+    """The services of a hub with these settings; none of them runs yet.
+
+    Without a ``database``, one is opened from the settings; without an ``announcer``, the hub
+    is announced when ``settings.announce`` says so.
+    """
+    database = database if database is not None else Database.from_settings(settings)
+    log = AttentionLog(database, clock=clock)
+    writer = EventWriter(log)
+    switchboard = Switchboard(
+        routing_config(settings), writer, monotonic=time.monotonic, wall=clock
+    )
+    if announcer is None and settings.announce:
+        announcer = HubAnnouncer(announcement_for(settings, certificate=settings.tls_certificate))
+    return HubServices(
+        settings=settings,
+        database=database,
+        clock=clock,
+        attention_log=log,
+        passwords=Passwords(password_hasher),
+        login_limiter=RateLimiter(limit=MAX_LOGIN_FAILURES, window=LOGIN_WINDOW, clock=clock),
+        enrolment_limiter=RateLimiter(
+            limit=enrolment.MAX_REQUESTS, window=enrolment.LIMIT_WINDOW, clock=clock
+        ),
+        enrolment_code_limiter=RateLimiter(
+            limit=enrolment.MAX_WRONG_CODES, window=enrolment.LIMIT_WINDOW, clock=clock
+        ),
+        directory=DatabaseDirectory(database, clock),
+        event_writer=writer,
+        switchboard=switchboard,
+        documents=DocumentStore(
+            settings.data_dir / "documents", retention_s=RETENTION_S, max_age_s=MAX_AGE_S
+        ),
+        fleet_dispatcher=ActionDispatcher(database, board_of(switchboard), clock),
+        padron=build_padron(
+            settings.padron, settings, log, clock=clock, source=padron_source, sms=sms_sender
+        ),
+        announcer=announcer,
+    )
+
+
+def attach(app: Starlette, services: HubServices) -> None:
+    """Keep ``services`` on ``app``, where :func:`services_of` finds them."""
+    app.state.services = services
+
+
+def services_of(app: Starlette) -> HubServices:
+    """The services of an app made by :func:`hub.app.create_app`."""
+    services = getattr(app.state, "services", None)
+    if not isinstance(services, HubServices):
+        raise TypeError(f"Expected an app made by create_app, but {app!r} has no hub services")
+    return services
