@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TSC := node_modules/.bin/tsc
 
-.PHONY: install demo test test-fast check contract-js bench screenshots clean
+.PHONY: install demo test test-fast fuzz check contract-js bench screenshots clean
 
 install:
 	@./scripts/install
@@ -18,6 +18,11 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -m "not slow"
+
+# The hub's HTTP API fuzzed at length, on SQLite and PostgreSQL (make test runs a quick profile).
+FUZZ_EXAMPLES ?= 100
+fuzz: install
+	CABINA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz --timeout=3600 tests/hub/test_fuzz_api.py
 
 # Lint, format, types, the floors between packages, then the console's JavaScript (JSDoc
 # types checked by TypeScript, settings in tsconfig.json).

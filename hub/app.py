@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from argon2 import PasswordHasher
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -26,10 +26,13 @@ from contract.clock import Clock, utc_now
 from hub import signalling
 from hub.announce import HubAnnouncer
 from hub.db import Database
+from hub.deps import refuse_nul_characters
 from hub.enrolment import routes as enrolment
+from hub.fleet import alert_routes
 from hub.fleet import routes as fleet
 from hub.padron.otp import SmsSender
 from hub.padron.source import PadronSource
+from hub.refusals import publish_refusals
 from hub.routes import (
     attentions,
     auth,
@@ -70,6 +73,7 @@ _ROUTES = (
     cabin_api,
     enrolment,
     fleet,
+    alert_routes,
     signalling,
 )
 
@@ -147,9 +151,12 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
+        dependencies=[Depends(refuse_nul_characters)],
     )
     attach(app, services)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in _ROUTES:
-        app.include_router(module.build_router())
+    routers = [module.build_router() for module in _ROUTES]
+    for router in routers:
+        app.include_router(router)
+    publish_refusals(app, routers)
     return app

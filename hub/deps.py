@@ -11,11 +11,15 @@ role an endpoint needs gets 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
@@ -35,6 +39,13 @@ from hub.switchboard import Switchboard
 
 #: The cookie that carries a browser's session token.
 SESSION_COOKIE = "cabina_session"
+
+#: The largest row id the database stores: ids are ``INTEGER`` columns, 32-bit on PostgreSQL.
+MAX_ROW_ID = 2**31 - 1
+
+#: The id of a database row, in a path, a query or a body: an id the database cannot hold is
+#: refused with 422 before any query is made.
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 
 def get_services(connection: HTTPConnection) -> HubServices:
@@ -148,6 +159,54 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
+def invalid(loc: tuple[str, ...], message: str) -> RequestValidationError:
+    """A 422 for a well-formed value the hub cannot accept, naming where it is, like any 422."""
+    return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message}])
+
+
+def _nul_at(value: object, loc: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Where in a parsed JSON value a string holds a NUL character, if anywhere."""
+    if isinstance(value, str):
+        return loc if "\x00" in value else None
+    items: Iterable[tuple[object, object]] = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, inner in items:
+        for found in (_nul_at(key, loc), _nul_at(inner, (*loc, str(key)))):
+            if found is not None:
+                return found
+    return None
+
+
+async def refuse_nul_characters(connection: HTTPConnection) -> None:
+    """422 for a NUL character in a path or a JSON or form body: no database text holds one."""
+    message = "Expected text without NUL characters, but got one"
+    for name, value in connection.path_params.items():
+        if "\x00" in str(value):
+            raise invalid(("path", name), message)
+    if not isinstance(connection, Request):
+        return  # a WebSocket: its messages are parsed by the contract
+    request = connection
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/x-www-form-urlencoded":
+        form = parse_qsl((await request.body()).decode("latin-1"), keep_blank_values=True)
+        for name, value in form:
+            if "\x00" in name + value:
+                raise invalid(("body", name), message)
+    elif media == "application/json":
+        body = await request.body()
+        if b"\\u0000" in body:  # the only way JSON text carries a NUL
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                return  # the route answers malformed JSON itself
+            where = _nul_at(parsed, ("body",))
+            if where is not None:
+                raise invalid(where, message)
+
+
 def bearer_token(request: Request) -> str | None:
     """The token of an ``Authorization: Bearer`` header, if there is one."""
     header = request.headers.get("authorization")
@@ -186,20 +245,25 @@ def current_user(request: Request, session: SessionDep, at: NowDep) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require_role(*roles: Role) -> Callable[[User], User]:
+class RoleGuard:
     """A dependency that lets through only people with one of ``roles`` (403 otherwise)."""
-    allowed = frozenset(roles)
-    names = " or ".join(sorted(role.value for role in allowed))
 
-    def dependency(user: CurrentUser) -> User:
-        if not has_role(user, allowed):
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+        self.names = " or ".join(sorted(role.value for role in roles))
+
+    def __call__(self, user: CurrentUser) -> User:
+        if not has_role(user, self.roles):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                detail=f"Expected the role {names}, but you are {user.role.value}",
+                detail=f"Expected the role {self.names}, but you are {user.role.value}",
             )
         return user
 
-    return dependency
+
+def require_role(*roles: Role) -> RoleGuard:
+    """A dependency that lets through only people with one of ``roles`` (403 otherwise)."""
+    return RoleGuard(frozenset(roles))
 
 
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]

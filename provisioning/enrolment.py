@@ -224,8 +224,12 @@ def _detail(response: httpx.Response) -> str:
         data = response.json()
     except ValueError:
         return response.text[:200]
-    detail = data.get("detail") if isinstance(data, dict) else None
-    return str(detail) if detail else response.text[:200]
+    if isinstance(data, dict):
+        # A refusal's detail is a sentence; a 422's is a list, with the sentence in ``message``.
+        for key in ("detail", "message"):
+            if isinstance(data.get(key), str):
+                return str(data[key])
+    return response.text[:200]
 
 
 def enrol(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from collections.abc import Iterator
@@ -115,6 +116,29 @@ async def test_the_watchdog_is_fed_while_healthy_and_starved_when_not(
         listener.recv(4096)
 
 
+async def feed_for_a_while(environ: dict[str, str]) -> bool:
+    """Feed as a service started with ``environ`` would, for half a second: whether it stopped."""
+    notifier = Notifier.from_environ(environ)
+    task = asyncio.create_task(feed_watchdog(notifier, watchdog_interval(environ)))
+    await asyncio.sleep(0.5)
+    stopped = task.done()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return stopped
+
+
 async def test_no_watchdog_means_no_feeding(systemd: tuple[str, socket.socket]) -> None:
-    await asyncio.wait_for(feed_watchdog(Notifier(systemd[0]), None), 5)
-    await asyncio.wait_for(feed_watchdog(Notifier(None), 1.0), 5)
+    address, listener = systemd
+    listener.setblocking(False)
+    assert await feed_for_a_while({"NOTIFY_SOCKET": address})
+    with pytest.raises(BlockingIOError):
+        listener.recv(4096)
+
+    # The same service under a watchdog feeds it, at half of 0.2 s.
+    assert not await feed_for_a_while({"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "200000"})
+    assert listener.recv(4096) == b"WATCHDOG=1"
+    assert listener.recv(4096) == b"WATCHDOG=1"
+
+    # A watchdog but no socket: nothing to feed, and nothing keeps running.
+    assert await feed_for_a_while({"WATCHDOG_USEC": "200000"})

@@ -29,14 +29,17 @@ from hub.deps import (
     EnrolmentCodeLimiterDep,
     EnrolmentLimiterDep,
     LogDep,
+    RowId,
     SessionDep,
     SettingsDep,
     bearer_token,
+    invalid,
     require_role,
 )
 from hub.enrolment import service as enrolment
 from hub.models import Role, Site, User
 from hub.ratelimit import RateLimited, RateLimiter
+from hub.refusals import Refusal, refused
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +110,7 @@ class ApprovalIn(BaseModel):
 
     code: Annotated[str, Field(min_length=1, max_length=20)]
     #: The site's id, or its exact name.
-    site: int | Annotated[str, Field(min_length=1, max_length=200)]
+    site: RowId | Annotated[str, Field(min_length=1, max_length=200)]
     name: CabinName
 
 
@@ -124,17 +127,11 @@ class ApprovalOut(BaseModel):
 def _site_id(session: Session, site: int | str) -> int:
     if isinstance(site, int):
         if session.get(Site, site) is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail=f"Expected the id of an existing site, but got {site}",
-            )
+            raise invalid(("body", "site"), f"Expected the id of an existing site, but got {site}")
         return site
     found = session.scalar(select(Site.id).where(Site.name == site))
     if found is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"Expected the name of an existing site, but got {site!r}",
-        )
+        raise invalid(("body", "site"), f"Expected the name of an existing site, but got {site!r}")
     return found
 
 
@@ -165,7 +162,7 @@ def build_router() -> APIRouter:
     """The enrolment routes; how often each may be tried is counted by the hub's services."""
     router = APIRouter(prefix="/api", tags=["enrolment"])
 
-    @router.post("/enrolment/requests", status_code=status.HTTP_201_CREATED)
+    @router.post("/enrolment/requests", status_code=status.HTTP_201_CREATED, responses=refused(429))
     async def ask(
         body: EnrolmentAsk,
         request: Request,
@@ -198,9 +195,12 @@ def build_router() -> APIRouter:
             poll_interval_s=POLL_INTERVAL_S,
         )
 
-    @router.get("/enrolment/requests/{request_id}")
+    @router.get(
+        "/enrolment/requests/{request_id}",
+        responses={401: {"model": Refusal, "description": "No polling token, or not its"}},
+    )
     async def progress(
-        request_id: int, request: Request, log: LogDep, clock: ClockDep
+        request_id: RowId, request: Request, log: LogDep, clock: ClockDep
     ) -> EnrolmentProgress:
         """How the request is going; once approved, the credential, exactly once."""
         token = bearer_token(request)
@@ -237,14 +237,18 @@ def build_router() -> APIRouter:
         ]
 
     @router.delete("/enrolment/requests/{request_id}", status_code=status.HTTP_204_NO_CONTENT)
-    def turn_down(request_id: int, log: LogDep, clock: ClockDep, user: TechnicianUser) -> None:
+    def turn_down(request_id: RowId, log: LogDep, clock: ClockDep, user: TechnicianUser) -> None:
         """Refuse a waiting request (a cabin nobody expected)."""
         if not enrolment.refuse(log, request_id=request_id, user_id=user.id, now=clock()):
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, detail=f"No waiting enrolment request {request_id}"
             )
 
-    @router.post("/enrolment/approvals", status_code=status.HTTP_201_CREATED)
+    @router.post(
+        "/enrolment/approvals",
+        status_code=status.HTTP_201_CREATED,
+        responses=refused(404, 409, 410, 429),
+    )
     async def approve(
         body: ApprovalIn,
         request: Request,
@@ -261,7 +265,7 @@ def build_router() -> APIRouter:
             enrolment.normalise_code(body.code)
         except ValueError as exc:
             counter.record(key, _client(request))
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+            raise invalid(("body", "code"), str(exc)) from exc
         site_id = _site_id(session, body.site)
         session.close()  # only reads were made; the approval writes in its own transaction
         try:
@@ -278,7 +282,7 @@ def build_router() -> APIRouter:
             counter.record(key, _client(request))
             raise HTTPException(_REFUSAL_STATUS[exc.reason], detail=str(exc)) from exc
         except enrolment.SiteUnknown as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+            raise invalid(("body", "site"), str(exc)) from exc
         counter.forget(key, _client(request))
         return ApprovalOut(
             request_id=approval.request_id,

@@ -86,7 +86,7 @@ def build_router(*, silent_after_heartbeats: int = SILENT_AFTER_HEARTBEATS) -> A
             f"Expected at least one heartbeat before a cabin is silent, "
             f"but got {silent_after_heartbeats}"
         )
-    router = APIRouter(prefix="/fleet", tags=["fleet"])
+    router = APIRouter(prefix="/api/fleet", tags=["fleet"])
     watch = SilenceWatch()
 
     @router.get("/alerts")

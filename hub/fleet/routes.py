@@ -12,8 +12,9 @@
     POST /api/fleet/cabins/{id}/revoke            revoke its credentials and disconnect it (4401)
     GET  /api/fleet/alerts                        silent cabins, devices that need a technician
 
-The alerts are in :mod:`hub.fleet.alert_routes`, included here; what cabins report back is
-served by :mod:`hub.routes.cabin_api`. Revoking is :func:`hub.fleet.revocation.revoke_cabin`.
+The alerts are served by :mod:`hub.fleet.alert_routes`, a router of its own; what cabins
+report back is served by :mod:`hub.routes.cabin_api`. Revoking is
+:func:`hub.fleet.revocation.revoke_cabin`.
 """
 
 from __future__ import annotations
@@ -35,16 +36,17 @@ from hub.deps import (
     DatabaseDep,
     DispatcherDep,
     LogDep,
+    RowId,
     SessionDep,
     SettingsDep,
     require_role,
 )
-from hub.fleet import alert_routes
 from hub.fleet import service as fleet
 from hub.fleet.models import ActionKind, ActionStatus, CabinProfile, FleetAction
 from hub.fleet.revocation import CabinUnknown, revoke_cabin
 from hub.fleet.service import profile_of
 from hub.models import Cabin, CabinStatus, Role, Site, User
+from hub.refusals import refused
 
 logger = logging.getLogger(__name__)
 
@@ -193,9 +195,8 @@ def _action(session: Session, action_id: str) -> FleetAction:
 
 
 def build_router() -> APIRouter:
-    """The fleet routes, with the alerts."""
+    """The fleet routes (the alerts have their own, :mod:`hub.fleet.alert_routes`)."""
     router = APIRouter(prefix="/api", tags=["fleet"])
-    router.include_router(alert_routes.build_router())
 
     @router.get("/fleet/cabins")
     def list_cabins(
@@ -218,7 +219,7 @@ def build_router() -> APIRouter:
 
     @router.get("/fleet/cabins/{cabin_id}")
     def get_cabin(
-        cabin_id: int, session: SessionDep, live: BoardDep, clock: ClockDep, _user: TechnicianUser
+        cabin_id: RowId, session: SessionDep, live: BoardDep, clock: ClockDep, _user: TechnicianUser
     ) -> CabinDetail:
         """One cabin, with its last self-test."""
         cabin = _cabin(session, cabin_id)
@@ -234,7 +235,7 @@ def build_router() -> APIRouter:
 
     @router.put("/fleet/cabins/{cabin_id}/settings")
     def set_settings(
-        cabin_id: int, body: CabinSettings, database: DatabaseDep, user: TechnicianUser
+        cabin_id: RowId, body: CabinSettings, database: DatabaseDep, user: TechnicianUser
     ) -> dict[str, Any]:
         """Replace the kiosk settings the cabin receives with its configuration."""
         values = body.overrides()
@@ -244,9 +245,13 @@ def build_router() -> APIRouter:
         logger.info("cabin %d: settings %s set by user %d", cabin_id, sorted(values), user.id)
         return values
 
-    @router.post("/fleet/cabins/{cabin_id}/actions", status_code=status.HTTP_202_ACCEPTED)
+    @router.post(
+        "/fleet/cabins/{cabin_id}/actions",
+        status_code=status.HTTP_202_ACCEPTED,
+        responses=refused(409),
+    )
     async def queue_action(
-        cabin_id: int,
+        cabin_id: RowId,
         body: ActionIn,
         database: DatabaseDep,
         dispatcher: DispatcherDep,
@@ -269,7 +274,9 @@ def build_router() -> APIRouter:
             return _action_out(_action(session, action.id))
 
     @router.get("/fleet/cabins/{cabin_id}/actions")
-    def cabin_actions(cabin_id: int, session: SessionDep, _user: TechnicianUser) -> list[ActionOut]:
+    def cabin_actions(
+        cabin_id: RowId, session: SessionDep, _user: TechnicianUser
+    ) -> list[ActionOut]:
         """The cabin's last 50 actions, newest first."""
         _cabin(session, cabin_id)
         actions = session.scalars(
@@ -304,7 +311,7 @@ def build_router() -> APIRouter:
 
     @router.post("/fleet/cabins/{cabin_id}/revoke")
     async def revoke(
-        cabin_id: int, log: LogDep, live: BoardDep, clock: ClockDep, user: TechnicianUser
+        cabin_id: RowId, log: LogDep, live: BoardDep, clock: ClockDep, user: TechnicianUser
     ) -> RevokeOut:
         """Revoke the cabin's credentials and close its connection: it is out of service."""
         now = clock()

@@ -29,11 +29,14 @@ from hub.deps import (
     CurrentCabin,
     CurrentUser,
     LogDep,
+    RowId,
     SessionDep,
     SettingsDep,
     SupervisorUser,
+    invalid,
 )
 from hub.models import Attention, Cabin, CabinStatus, LogEntry, Outcome, Role, Topic, User
+from hub.refusals import refused
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +273,7 @@ def build_router() -> APIRouter:
     """The events cabins upload, and attentions as supervisors and agents see them."""
     router = APIRouter(prefix="/api", tags=["attentions"])
 
-    @router.post("/cabin/events", responses={409: {"description": "An event id reused"}})
+    @router.post("/cabin/events", responses=refused(403, 409))
     def upload_events(
         batch: EventBatch, cabin: CurrentCabin, log: LogDep, clock: ClockDep
     ) -> EventBatchResult:
@@ -294,8 +297,8 @@ def build_router() -> APIRouter:
         _supervisor: SupervisorUser,
         start: Annotated[datetime | None, Query(alias="from")] = None,
         end: Annotated[datetime | None, Query(alias="to")] = None,
-        site_id: int | None = None,
-        agent_id: int | None = None,
+        site_id: RowId | None = None,
+        agent_id: RowId | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LISTING)] = MAX_LISTING,
     ) -> list[AttentionOut]:
         """Attentions that started in ``[from, to)``: by default, today in the hub's timezone.
@@ -308,10 +311,9 @@ def build_router() -> APIRouter:
         )
         end = _aware(end, settings.timezone) if end else now + timedelta(seconds=1)
         if end <= start:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail=f"Expected 'to' after 'from', but got {start.isoformat()} "
-                f"to {end.isoformat()}",
+            raise invalid(
+                ("query", "to"),
+                f"Expected 'to' after 'from', but got {start.isoformat()} to {end.isoformat()}",
             )
         query = select(Attention).where(Attention.started_at >= start, Attention.started_at < end)
         if site_id is not None:
@@ -321,23 +323,23 @@ def build_router() -> APIRouter:
         rows = session.scalars(query.order_by(Attention.started_at, Attention.id).limit(limit))
         return [AttentionOut.model_validate(row) for row in rows]
 
-    @router.get("/attentions/{attention_id}")
+    @router.get("/attentions/{attention_id}", responses=refused(403))
     def get_attention(
-        attention_id: str, session: SessionDep, log: LogDep, user: CurrentUser
+        attention_id: UUID, session: SessionDep, log: LogDep, user: CurrentUser
     ) -> AttentionDetail:
         """One attention and its timeline: for supervisors and the agent who served it."""
-        attention = _readable(session, attention_id, user)
+        attention = _readable(session, str(attention_id), user)
         return AttentionDetail(
             **AttentionOut.model_validate(attention).model_dump(),
-            timeline=_timeline(log.timeline(attention_id)),
+            timeline=_timeline(log.timeline(str(attention_id))),
         )
 
-    @router.post("/attentions/{attention_id}/close")
+    @router.post("/attentions/{attention_id}/close", responses=refused(403, 409))
     def close_attention(
-        attention_id: str, body: CloseIn, log: LogDep, user: CurrentUser, clock: ClockDep
+        attention_id: UUID, body: CloseIn, log: LogDep, user: CurrentUser, clock: ClockDep
     ) -> AttentionOut:
         """Record the topic and outcome of an attention: only by the agent who served it."""
-        attention = _close(log, attention_id, user, body, clock())
+        attention = _close(log, str(attention_id), user, body, clock())
         logger.info("attention closed by user %d", user.id)
         return AttentionOut.model_validate(attention)
 

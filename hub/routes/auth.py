@@ -167,6 +167,14 @@ def build_router() -> APIRouter:
         },
         responses={
             401: {"description": "Wrong username or password"},
+            422: {
+                "description": "The body is not a username and password",
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/HTTPValidationError"}
+                    }
+                },
+            },
             429: {"description": "Too many tries"},
         },
     )

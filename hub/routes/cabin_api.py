@@ -34,6 +34,7 @@ from hub.fleet import service as fleet
 from hub.fleet.models import ActionKind, CabinProfile, FleetAction
 from hub.fleet.service import profile_of
 from hub.models import Site
+from hub.refusals import refused
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,11 @@ def build_router() -> APIRouter:
             profile.selftest_at = clock()
         logger.info("cabin %d self-test: %s", cabin.id, "ok" if body.ok else "failed")
 
-    @router.post("/cabin/actions/{action_id}/result", status_code=status.HTTP_204_NO_CONTENT)
+    @router.post(
+        "/cabin/actions/{action_id}/result",
+        status_code=status.HTTP_204_NO_CONTENT,
+        responses=refused(409),
+    )
     def report_result(
         action_id: str, body: ResultIn, cabin: CurrentCabin, database: DatabaseDep, clock: ClockDep
     ) -> None:
@@ -148,6 +153,7 @@ def build_router() -> APIRouter:
         "/cabin/actions/{action_id}/screenshot",
         status_code=status.HTTP_204_NO_CONTENT,
         max_body_size=MAX_SCREENSHOT_BYTES,
+        responses=refused(409, 413, 415),
     )
     async def upload_screenshot(
         action_id: str,

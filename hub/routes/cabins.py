@@ -15,9 +15,20 @@ from sqlalchemy.orm import Session
 
 from contract.events import EventKind, NewEvent, actor_for_user
 from hub.attention_log import AttentionLog
-from hub.deps import AdminUser, BoardDep, ClockDep, DatabaseDep, LogDep, SessionDep, StaffUser
+from hub.deps import (
+    AdminUser,
+    BoardDep,
+    ClockDep,
+    DatabaseDep,
+    LogDep,
+    RowId,
+    SessionDep,
+    StaffUser,
+    invalid,
+)
 from hub.fleet.revocation import CabinUnknown, revoke_cabin
 from hub.models import Cabin, CabinStatus, Site
+from hub.refusals import refused
 from hub.security import create_cabin_credential, revoke_cabin_credentials
 
 logger = logging.getLogger(__name__)
@@ -47,7 +58,7 @@ class CabinCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: CabinName
-    site_id: int
+    site_id: RowId
     serial: Serial | None = None
 
 
@@ -57,7 +68,7 @@ class CabinUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: CabinName | None = None
-    site_id: int | None = None
+    site_id: RowId | None = None
     serial: Serial | None = None
     status: CabinStatus | None = None
 
@@ -84,9 +95,8 @@ def _get(session: Session, cabin_id: int) -> Cabin:
 
 def _check_site(session: Session, site_id: int) -> None:
     if session.get(Site, site_id) is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"Expected site_id of an existing site, but got {site_id}",
+        raise invalid(
+            ("body", "site_id"), f"Expected site_id of an existing site, but got {site_id}"
         )
 
 
@@ -136,7 +146,7 @@ def build_router() -> APIRouter:
         cabins = session.scalars(select(Cabin).order_by(Cabin.site_id, Cabin.name))
         return [CabinOut.model_validate(cabin) for cabin in cabins]
 
-    @router.post("", status_code=status.HTTP_201_CREATED)
+    @router.post("", status_code=status.HTTP_201_CREATED, responses=refused(409))
     def add_cabin(
         body: CabinCreate, session: SessionDep, admin: AdminUser, log: LogDep, clock: ClockDep
     ) -> CabinWithToken:
@@ -157,21 +167,19 @@ def build_router() -> APIRouter:
         return CabinWithToken(cabin=CabinOut.model_validate(cabin), token=token)
 
     @router.get("/{cabin_id}")
-    def get_cabin(cabin_id: int, session: SessionDep, _staff: StaffUser) -> CabinOut:
+    def get_cabin(cabin_id: RowId, session: SessionDep, _staff: StaffUser) -> CabinOut:
         """One cabin."""
         return CabinOut.model_validate(_get(session, cabin_id))
 
-    @router.patch("/{cabin_id}")
+    @router.patch("/{cabin_id}", responses=refused(409))
     def update_cabin(
-        cabin_id: int, body: CabinUpdate, database: DatabaseDep, admin: AdminUser
+        cabin_id: RowId, body: CabinUpdate, database: DatabaseDep, admin: AdminUser
     ) -> CabinOut:
         """Rename a cabin, move it, set its serial or status."""
         changes = body.model_dump(exclude_unset=True)
         for field in ("name", "site_id", "status"):
             if field in changes and changes[field] is None:
-                raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Expected a value for {field}"
-                )
+                raise invalid(("body", field), f"Expected a value for {field}")
         try:
             with database.write_transaction() as session:
                 cabin = _get(session, cabin_id)
@@ -186,7 +194,7 @@ def build_router() -> APIRouter:
 
     @router.post("/{cabin_id}/revoke")
     async def revoke(
-        cabin_id: int, admin: AdminUser, log: LogDep, live: BoardDep, clock: ClockDep
+        cabin_id: RowId, admin: AdminUser, log: LogDep, live: BoardDep, clock: ClockDep
     ) -> Revoked:
         """Revoke every credential of a cabin and close its connection: it can no longer connect."""
         try:
@@ -199,7 +207,7 @@ def build_router() -> APIRouter:
 
     @router.post("/{cabin_id}/credentials", status_code=status.HTTP_201_CREATED)
     def reissue_credential(
-        cabin_id: int, session: SessionDep, admin: AdminUser, log: LogDep, clock: ClockDep
+        cabin_id: RowId, session: SessionDep, admin: AdminUser, log: LogDep, clock: ClockDep
     ) -> CabinWithToken:
         """Replace a cabin's credentials with a new one (re-enrolment), returned once."""
         cabin = _get(session, cabin_id)

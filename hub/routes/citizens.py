@@ -32,9 +32,11 @@ from hub.deps import (
     SettingsDep,
     SwitchboardDep,
     UserOrCabin,
+    invalid,
 )
 from hub.documents import LiveCall, LiveCalls, party_of
 from hub.models import Attention, Cabin, LogEntry, Site, User
+from hub.refusals import refused
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +208,9 @@ def build_router() -> APIRouter:
     """The identity of a call's citizen, and their earlier attentions."""
     router = APIRouter(prefix="/api/calls", tags=["citizens"])
 
-    @router.post("/{call_id}/identity", status_code=status.HTTP_201_CREATED)
+    @router.post(
+        "/{call_id}/identity", status_code=status.HTTP_201_CREATED, responses=refused(403, 429)
+    )
     async def record_identity(
         call_id: str,
         body: IdentityIn,
@@ -246,16 +250,13 @@ def build_router() -> APIRouter:
         # A failed check is recorded too, so that guessing numbers runs into the limit.
         await run_in_threadpool(_record, log, event)
         if "citizen_ref" not in data:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail=[{"loc": ["body", "document_number"], "msg": error, "type": "value_error"}],
-            )
+            raise invalid(("body", "document_number"), error)
         logger.info("identity checked (%s) in call %s", body.method, call_id)
         return IdentityOut(
             method=body.method, document_type=body.document_type, verified_at=now, verified_by=party
         )
 
-    @router.get("/{call_id}/citizen")
+    @router.get("/{call_id}/citizen", responses=refused(403))
     def citizen(
         call_id: str, switchboard: SwitchboardDep, user: CurrentUser, session: SessionDep
     ) -> CitizenOut:

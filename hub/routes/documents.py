@@ -28,8 +28,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from hub.deps import ClockDep, DocumentsDep, LogDep, SwitchboardDep, UserOrCabin
+from hub.deps import ClockDep, DocumentsDep, LogDep, SwitchboardDep, UserOrCabin, invalid
 from hub.documents import JPEG, PDF, detect_type, party_of, record_upload
+from hub.refusals import refused
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +69,7 @@ def _accepted(party: str, purpose: str) -> frozenset[str]:
 
 def _check_content(body: bytes, declared: str | None, accepted: frozenset[str]) -> str:
     if not body:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail="Expected a document in the request body, but it is empty",
-        )
+        raise invalid(("body",), "Expected a document in the request body, but it is empty")
     detected = detect_type(body)
     if detected is None or detected not in accepted:
         raise HTTPException(
@@ -96,7 +94,7 @@ def build_router() -> APIRouter:
         "/calls/{call_id}/documents",
         status_code=status.HTTP_201_CREATED,
         max_body_size=MAX_DOCUMENT_BYTES,
-        responses={413: {"description": "Too large"}, 415: {"description": "Not JPEG or PDF"}},
+        responses=refused(403, 409, 413, 415),
     )
     async def upload(
         call_id: str,
@@ -151,7 +149,7 @@ def build_router() -> APIRouter:
     @router.get(
         "/documents/{document_id}",
         response_class=Response,
-        responses={200: {"content": {PDF: {}, JPEG: {}}}},
+        responses={200: {"content": {PDF: {}, JPEG: {}}}, **refused(403)},
     )
     def download(
         document_id: str, principal: UserOrCabin, clock: ClockDep, documents: DocumentsDep

@@ -14,8 +14,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.deps import AdminUser, ClockDep, CurrentUser, DatabaseDep, SessionDep
+from hub.deps import AdminUser, ClockDep, CurrentUser, DatabaseDep, RowId, SessionDep
 from hub.models import Attention, Cabin, Site, User
+from hub.refusals import refused
 from hub.schedule import OpeningHours
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ def build_router() -> APIRouter:
             for site in session.scalars(select(Site).order_by(Site.name))
         ]
 
-    @router.post("", status_code=status.HTTP_201_CREATED)
+    @router.post("", status_code=status.HTTP_201_CREATED, responses=refused(409))
     def add_site(
         body: SiteCreate, database: DatabaseDep, admin: AdminUser, clock: ClockDep
     ) -> SiteOut:
@@ -142,13 +143,13 @@ def build_router() -> APIRouter:
         return SiteOut.model_validate(site)
 
     @router.get("/{site_id}")
-    def get_site(site_id: int, session: SessionDep, _user: CurrentUser) -> SiteOut:
+    def get_site(site_id: RowId, session: SessionDep, _user: CurrentUser) -> SiteOut:
         """One site."""
         return SiteOut.model_validate(_get(session, site_id))
 
-    @router.patch("/{site_id}")
+    @router.patch("/{site_id}", responses=refused(409))
     def update_site(
-        site_id: int, body: SiteUpdate, database: DatabaseDep, admin: AdminUser
+        site_id: RowId, body: SiteUpdate, database: DatabaseDep, admin: AdminUser
     ) -> SiteOut:
         """Change a site."""
         changes = body.model_dump(exclude_unset=True)
@@ -180,8 +181,8 @@ def build_router() -> APIRouter:
         logger.info("site %d changed by user %d: %s", site.id, admin.id, sorted(changes))
         return SiteOut.model_validate(site)
 
-    @router.delete("/{site_id}", status_code=status.HTTP_204_NO_CONTENT)
-    def delete_site(site_id: int, database: DatabaseDep, admin: AdminUser) -> None:
+    @router.delete("/{site_id}", status_code=status.HTTP_204_NO_CONTENT, responses=refused(409))
+    def delete_site(site_id: RowId, database: DatabaseDep, admin: AdminUser) -> None:
         """Delete a site that nothing refers to yet."""
         with database.write_transaction() as session:
             site = _get(session, site_id)

@@ -19,14 +19,22 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db import Database
-from hub.deps import ClockDep, DatabaseDep, SessionDep, SettingsDep, SupervisorUser, SwitchboardDep
+from hub.deps import (
+    ClockDep,
+    DatabaseDep,
+    SessionDep,
+    SettingsDep,
+    SupervisorUser,
+    SwitchboardDep,
+    invalid,
+)
 from hub.models import Attention, Cabin, CabinStatus, Role, Site, User
 from hub.routing import CallStatus, Router, RouterSnapshot
 
@@ -380,14 +388,13 @@ def build_router() -> APIRouter:
     ) -> StreamingResponse:
         """Attentions that started from ``from`` to ``to`` (both days included) as CSV."""
         if end < start:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail=f"Expected 'to' on or after 'from', but got {start} to {end}",
+            raise invalid(
+                ("query", "to"), f"Expected 'to' on or after 'from', but got {start} to {end}"
             )
         if (end - start).days >= MAX_EXPORT_DAYS:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail=f"Expected at most {MAX_EXPORT_DAYS} days, but got {(end - start).days + 1}",
+            raise invalid(
+                ("query", "to"),
+                f"Expected at most {MAX_EXPORT_DAYS} days, but got {(end - start).days + 1}",
             )
         first, _ = _day_bounds(start, settings.timezone)
         _, last = _day_bounds(end, settings.timezone)

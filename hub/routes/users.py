@@ -15,8 +15,18 @@ from sqlalchemy.orm import Session
 from contract.events import CODE_PATTERN, EventKind, NewEvent, actor_for_user
 from contract.languages import CITIZEN_LANGUAGES
 from hub.attention_log import AttentionLog
-from hub.deps import AdminUser, ClockDep, DatabaseDep, LogDep, PasswordsDep, SessionDep
+from hub.deps import (
+    AdminUser,
+    ClockDep,
+    DatabaseDep,
+    LogDep,
+    PasswordsDep,
+    RowId,
+    SessionDep,
+    invalid,
+)
 from hub.models import Role, Site, User
+from hub.refusals import refused
 from hub.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, revoke_user_sessions
 
 logger = logging.getLogger(__name__)
@@ -65,7 +75,7 @@ class UserCreate(BaseModel):
     languages: list[str] = Field(default_factory=list)
     services: list[ServiceCode] = Field(default_factory=list)
     max_calls: MaxCalls = 1
-    site_id: int | None = None
+    site_id: RowId | None = None
 
     @field_validator("languages")
     @classmethod
@@ -85,7 +95,7 @@ class UserUpdate(BaseModel):
     languages: list[str] | None = None
     services: list[ServiceCode] | None = None
     max_calls: MaxCalls | None = None
-    site_id: int | None = None
+    site_id: RowId | None = None
 
     @field_validator("languages")
     @classmethod
@@ -95,9 +105,8 @@ class UserUpdate(BaseModel):
 
 def _check_site(session: Session, site_id: int | None) -> None:
     if site_id is not None and session.get(Site, site_id) is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"Expected site_id of an existing site, but got {site_id}",
+        raise invalid(
+            ("body", "site_id"), f"Expected site_id of an existing site, but got {site_id}"
         )
 
 
@@ -177,7 +186,7 @@ def build_router() -> APIRouter:
         users = session.scalars(select(User).order_by(User.username))
         return [UserOut.model_validate(user) for user in users]
 
-    @router.post("", status_code=status.HTTP_201_CREATED)
+    @router.post("", status_code=status.HTTP_201_CREATED, responses=refused(409))
     def add_user(
         body: UserCreate,
         session: SessionDep,
@@ -209,13 +218,13 @@ def build_router() -> APIRouter:
         return UserOut.model_validate(user)
 
     @router.get("/{user_id}")
-    def get_user(user_id: int, session: SessionDep, _admin: AdminUser) -> UserOut:
+    def get_user(user_id: RowId, session: SessionDep, _admin: AdminUser) -> UserOut:
         """One staff account."""
         return UserOut.model_validate(_get(session, user_id))
 
-    @router.patch("/{user_id}")
+    @router.patch("/{user_id}", responses=refused(409))
     def update_user(
-        user_id: int,
+        user_id: RowId,
         body: UserUpdate,
         database: DatabaseDep,
         admin: AdminUser,
@@ -226,9 +235,7 @@ def build_router() -> APIRouter:
         changes = body.model_dump(exclude_unset=True)
         for field in ("display_name", "role", "active", "languages", "services", "max_calls"):
             if field in changes and changes[field] is None:
-                raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Expected a value for {field}"
-                )
+                raise invalid(("body", field), f"Expected a value for {field}")
         new_hash = passwords.hash(body.password) if body.password is not None else None
         with database.write_transaction() as session:
             user = _get(session, user_id)
@@ -249,9 +256,9 @@ def build_router() -> APIRouter:
         logger.info("user %d changed by user %d: %s", user.id, admin.id, sorted(changes))
         return UserOut.model_validate(user)
 
-    @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+    @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=refused(409))
     def deactivate_user(
-        user_id: int, database: DatabaseDep, admin: AdminUser, clock: ClockDep
+        user_id: RowId, database: DatabaseDep, admin: AdminUser, clock: ClockDep
     ) -> None:
         """Deactivate an account (it stays, as attentions refer to it) and sign it out."""
         with database.write_transaction() as session:

@@ -21,12 +21,22 @@ from hub.deps import PadronDep
 from hub.padron import csv_code
 from hub.padron.service import Padron
 from hub.padron.verify_page import form_page, limited_page, negotiate, verdict_page
+from hub.refusals import refused
 
 logger = logging.getLogger(__name__)
 
 
 #: The verdict's HTTP status: a code that names no certificate is not found.
 _STATUS = {"genuine": 200, "revoked": 200, "unknown": 404, "mistyped": 400}
+#: A page, or its verdict as JSON when the client asks for JSON.
+_PAGE: dict[str, Any] = {"content": {"text/html": {}, "application/json": {}}}
+_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "Too many checks from this client", "content": {"text/html": {}}}
+}
+_MISTYPED: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Not a well-formed code", "content": {"text/html": {}}}
+}
+
 _HEADERS = {
     "Cache-Control": "no-store",
     # The address holds the code: never send it on to another site.
@@ -67,7 +77,11 @@ def build_router() -> APIRouter:
     """The public verification of certificates by their CSV code."""
     router = APIRouter(prefix="/verify", tags=["verification"])
 
-    @router.get("", response_class=HTMLResponse)
+    @router.get(
+        "",
+        response_class=HTMLResponse,
+        responses={303: {"description": "The typed code's own page"}, **_MISTYPED, **_LIMITED},
+    )
     def verify_form(
         request: Request,
         padron: PadronDep,
@@ -96,7 +110,16 @@ def build_router() -> APIRouter:
             headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
         )
 
-    @router.get("/{code}", response_class=HTMLResponse)
+    @router.get(
+        "/{code}",
+        response_class=HTMLResponse,
+        responses={
+            200: {"description": "Genuine or revoked", **_PAGE},
+            400: {"description": "Not a well-formed code", **_PAGE},
+            404: {"description": "No certificate has this code", **_PAGE},
+            **_LIMITED,
+        },
+    )
     async def verify_code(
         code: str, request: Request, padron: PadronDep, lang: LangQuery = None
     ) -> Response:
@@ -128,7 +151,14 @@ def build_router() -> APIRouter:
         )
         return _html(page, language, status_code)
 
-    @router.get("/{code}/pdf", responses={200: {"content": {"application/pdf": {}}}, 404: {}})
+    @router.get(
+        "/{code}/pdf",
+        responses={
+            200: {"content": {"application/pdf": {}}},
+            **refused(404),
+            **_LIMITED,
+        },
+    )
     async def verify_pdf(code: str, request: Request, padron: PadronDep) -> Response:
         """The original PDF of a genuine certificate."""
         language = negotiate(None, request.headers.get("accept-language"))

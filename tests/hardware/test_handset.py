@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from hardware.errors import ConfigurationError
 from hardware.handset import (
     KEYS,
+    Handset,
     HandsetConfig,
     HandsetDriver,
     HandsetEvent,
@@ -220,6 +221,42 @@ async def test_closing_ends_the_async_stream(handset_driver: HandsetDriver) -> N
 
     async with asyncio.timeout(WAIT):
         assert await task == []
+
+
+async def test_the_driver_satisfies_the_protocol(
+    handset_config: HandsetConfig, handset_sim: HandsetSimulator
+) -> None:
+    # Used only through Handset, as the kiosk does: each member does what it promises.
+    config = handset_config.model_copy(update={"audio_device": "plughw:CARD=Handset,DEV=0"})
+    handset: Handset = open_handset(config)
+    stream = handset.events()
+    try:
+        assert (handset.off_hook, handset.audio_device) == (False, "plughw:CARD=Handset,DEV=0")
+        assert handset.self_test().state is DeviceState.OK
+
+        handset_sim.lift()
+        handset_sim.press("7")
+        async with asyncio.timeout(WAIT):
+            assert [await anext(stream), await anext(stream)] == [OffHook(), Key("7")]
+        assert handset.off_hook is True
+
+        handset_sim.unplug()
+        async with asyncio.timeout(WAIT):
+            assert await anext(stream) == Unplugged()
+        assert handset.off_hook is False
+        assert handset.self_test().state is DeviceState.MISSING
+
+        handset_sim.replug()
+        async with asyncio.timeout(WAIT):
+            assert [await anext(stream), await anext(stream)] == [Replugged(), OffHook()]
+        assert handset.off_hook is True
+        assert handset.self_test().state is DeviceState.OK
+    finally:
+        await asyncio.to_thread(handset.close)
+
+    async with asyncio.timeout(WAIT):
+        assert [event async for event in stream] == []
+    assert handset.self_test().state is DeviceState.MISSING
 
 
 def test_after_close_the_self_test_says_missing(handset_driver: HandsetDriver) -> None:

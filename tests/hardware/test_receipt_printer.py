@@ -317,5 +317,29 @@ def test_ticket_lines_refuse_control_characters_and_silly_sizes() -> None:
         Ticket(qr="")
 
 
-def test_the_driver_satisfies_the_protocol(printer_receipt: ReceiptPrinter) -> None:
-    assert isinstance(printer_receipt, ReceiptPrinter)
+def test_the_driver_satisfies_the_protocol(
+    printer_sim: SimulatorHandle, printer_receipt: ReceiptPrinter
+) -> None:
+    # Used only through ReceiptPrinter, as the kiosk does: each method does what it promises.
+    printer: ReceiptPrinter = printer_receipt
+    assert isinstance(printer, ReceiptPrinter)
+    status = printer.status()
+    assert (status.online, status.paper, status.cover_open) == (True, PaperLevel.OK, False)
+    assert printer.self_test().state is DeviceState.OK
+
+    result = printer.print_ticket(ticket("Torn A-12", "Padró", qr=None))
+    assert (result.paper, result.lines) == (PaperLevel.OK, 2)
+    assert [r.texts for r in printer_sim.wait_for_receipts(1)] == [["Torn A-12", "Padró"]]
+
+    printer_sim.set_cover_open()
+    assert printer.status().cover_open is True
+    health = printer.self_test()
+    assert (health.state, health.last_error) == (DeviceState.FAULT, "cover_open")
+    with pytest.raises(CoverOpen):
+        printer.print_ticket(ticket("No ha d'eixir", qr=None))
+    printer_sim.clear_faults()
+    assert printer.self_test().counters == {"jobs": 1, "failed_jobs": 1}
+
+    printer.close()
+    printer_sim.close()
+    assert printer.self_test().state is DeviceState.MISSING

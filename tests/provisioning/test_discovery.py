@@ -1,19 +1,26 @@
-"""The hub announced over multicast DNS on loopback, found by a cabin; bad announcements ignored."""
+"""The hub announced over multicast DNS on loopback, found by a cabin; bad announcements ignored;
+a hub listening on every interface announced on the machine's real addresses."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+import ifaddr
 import pytest
 
 from contract.discovery import fingerprint_pem, normalise_fingerprint
-from hub.announce import Announcement, HubAnnouncer
+from hub.announce import Announcement, HubAnnouncer, announcement_for, reachable_addresses
+from hub.settings import HubSettings
 from provisioning.discovery import HubAnnouncement, choose_hub, discover, parse_announcement
 from provisioning.errors import DiscoveryError
 
 LOOPBACK = ["127.0.0.1"]
+SECRET = "discovery-test-secret-key-0123456789-abcdef"
 
 
 def ours(found: list[HubAnnouncement], name: str) -> list[HubAnnouncement]:
@@ -58,6 +65,78 @@ async def test_announcements_with_bad_txt_records_are_ignored() -> None:
         for announcer in announcers:
             await announcer.stop()
     assert [hub.url for hub in ours(found, "Test hub")] == ["https://127.0.0.1:9443"]
+
+
+def settings(**values: Any) -> HubSettings:
+    return HubSettings(secret_key=SECRET, **values)
+
+
+def test_a_hub_on_every_interface_is_found_on_an_address_a_cabin_can_reach() -> None:
+    # What this machine's interfaces say, read here without the hub's help: every IPv4 address
+    # but loopback, or loopback alone on a machine with no network.
+    own = [
+        ip.ip
+        for adapter in ifaddr.get_adapters()
+        for ip in adapter.ips
+        if isinstance(ip.ip, str) and not ipaddress.IPv4Address(ip.ip).is_loopback
+    ] or ["127.0.0.1"]
+    announcement = announcement_for(
+        settings(host="0.0.0.0", port=8123), name="Test hub every interface"
+    )
+
+    async def announce_and_discover() -> list[HubAnnouncement]:
+        announcer = HubAnnouncer(announcement, interfaces=LOOPBACK)
+        await announcer.start()
+        try:
+            return await asyncio.to_thread(discover, 2.0, interfaces=LOOPBACK)
+        finally:
+            await announcer.stop()
+
+    [found] = ours(asyncio.run(announce_and_discover()), "Test hub every interface")
+    assert "0.0.0.0" not in found.addresses
+    assert sorted(found.addresses) == sorted(own)
+    assert urlsplit(found.url).hostname in own
+    assert urlsplit(found.url).port == 8123
+
+
+def test_the_announced_addresses_are_the_reachable_ones_link_local_last() -> None:
+    interfaces = ["127.0.0.1", "169.254.7.1", "192.0.2.2", "fd00::2", "10.1.2.3", "192.0.2.2"]
+    assert reachable_addresses(interfaces) == ("192.0.2.2", "10.1.2.3", "169.254.7.1")
+    assert reachable_addresses(["0.0.0.0", "not an address", "192.0.2.9"]) == ("192.0.2.9",)
+
+
+def test_a_machine_with_only_loopback_announces_loopback_and_warns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for interfaces in (["127.0.0.1", "::1"], []):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="hub.announce"):
+            assert reachable_addresses(interfaces) == ("127.0.0.1",)
+        assert "has no other IPv4 address" in caplog.text
+
+
+def test_a_wildcard_hub_announces_the_machine_addresses_and_a_url_on_the_first() -> None:
+    machine = ["127.0.0.1", "192.0.2.2", "10.1.2.3"]
+    for wildcard in ("0.0.0.0", "::"):
+        announced = announcement_for(
+            settings(host=wildcard, port=8000), name="Hub", local_addresses=machine
+        )
+        assert (announced.url, announced.addresses) == (
+            "http://192.0.2.2:8000",
+            ("192.0.2.2", "10.1.2.3"),
+        )
+
+
+def test_a_public_url_is_announced_with_the_addresses_it_resolves_to() -> None:
+    machine = ["192.0.2.2"]
+    public = settings(host="0.0.0.0", public_url="https://127.0.0.1:8443/")
+    announced = announcement_for(public, name="Hub", local_addresses=machine)
+    assert (announced.url, announced.addresses) == ("https://127.0.0.1:8443", ("127.0.0.1",))
+    by_name = settings(host="0.0.0.0", public_url="http://localhost:8000")
+    assert "127.0.0.1" in announcement_for(by_name, name="Hub", local_addresses=machine).addresses
+    one_interface = settings(host="127.0.0.1", port=8000)
+    announced = announcement_for(one_interface, name="Hub", local_addresses=machine)
+    assert (announced.url, announced.addresses) == ("http://127.0.0.1:8000", ("127.0.0.1",))
 
 
 def test_parse_announcement_reads_txt_records() -> None:

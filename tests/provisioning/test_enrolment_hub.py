@@ -168,7 +168,8 @@ def test_approval_needs_a_technician_or_admin_and_a_real_site(hub: Any) -> None:
         bad_code = approve(client, hub.headers("technician"), "not a code", hub.site_id)
         still = poll(client, ticket).json()
     assert (anonymous.status_code, agent.status_code) == (401, 403)
-    assert no_site.status_code == 422 and "Nowhere" in no_site.json()["detail"]
+    assert no_site.status_code == 422 and "Nowhere" in no_site.json()["message"]
+    assert no_site.json()["detail"][0]["loc"][-1] == "site"
     assert bad_code.status_code == 422
     assert still["status"] == "pending"
 

@@ -1,0 +1,571 @@
+"""Every route of the hub, called by every kind of caller, against the authorization matrix.
+
+One hub serves the whole module on a loopback port: the demo office (a site open all week, staff of
+every role, a cabin) with the cabin in a live call with an agent, attentions that agent
+answered, a document of the call, certificates, fleet actions and an enrolment request. Each
+route is called with path parameters that exist and a body it accepts, so that what answers
+is its authorization, not a missing resource or a malformed request.
+
+The table is :data:`support.authorization_matrix.MATRIX`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.routing import APIWebSocketRoute, iter_route_contexts
+from sqlalchemy import select
+from support.authorization_matrix import (
+    ADMIN,
+    AGENT,
+    ANONYMOUS,
+    CABIN,
+    CALLERS,
+    DENIED_AS_NOT_FOUND,
+    MATRIX,
+    SUPERVISOR,
+    TECHNICIAN,
+)
+from support.peers import ALWAYS_OPEN
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from cabina.config import load_settings
+from contract.events import EventKind, NewEvent, actor_for_cabin
+from contract.signalling import CloseCode
+from hub.app import create_app
+from hub.attention_log import AttentionLog
+from hub.db import Database
+from hub.demo_data import seed_demo
+from hub.enrolment import service as enrolment
+from hub.fleet import service as fleet
+from hub.fleet.models import ActionKind
+from hub.models import Outcome, Role, Site, Topic, User
+from hub.padron.demo_residents import seed_demo_residents
+from hub.routes.cabins import create_cabin
+from hub.routes.users import create_user
+from hub.security import create_session
+from hub.server import BackgroundHub
+from hub.services import services_of
+from hub.settings import HubSettings
+
+Key = tuple[str, str]
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SECRET = "authorization-matrix-secret-key-0123456789abcdef"
+#: A bearer token the hub never issued: always answered like no credential at all.
+FORGED = "forged"
+#: The staff account behind each role (the demo office's).
+ACCOUNTS = {AGENT: "agent1", SUPERVISOR: "supervisor", ADMIN: "admin", TECHNICIAN: "technician"}
+#: A resident of the demo padrón.
+ANA = {"document": "99990001P", "birth_date": "1984-03-14"}
+CALL_ID = "call-matrix"
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(64)
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+@dataclass
+class World:
+    """The seeded hub: a client, each caller's credential, and things that exist."""
+
+    app: FastAPI
+    hub: BackgroundHub
+    client: httpx.Client
+    log: AttentionLog
+    #: Each caller's bearer token (none for ``anonymous``).
+    tokens: dict[str, str]
+    #: The credentials the WebSocket checks connect with: another cabin and another agent
+    #: than those in the live call, whom a new connection would replace.
+    socket_tokens: dict[str, str]
+    #: A value that exists for each path parameter.
+    params: dict[str, object]
+    #: Other seeded ids, by name.
+    ids: dict[str, Any] = field(default_factory=dict)
+
+    def new_session(self, caller: str) -> str:
+        """A fresh session of the caller's account, for a call that ends it."""
+        return _session(self.log.database, ACCOUNTS[caller])
+
+    def new_enrolment(self, serial: str) -> enrolment.OpenedRequest:
+        """A fresh enrolment request, waiting for a technician."""
+        return enrolment.open_request(self.log, serial=serial, hostname=None, version=None, now=NOW)
+
+
+@dataclass(frozen=True)
+class Send:
+    """What one call of a route sends besides the caller's credential."""
+
+    #: Path parameters that differ from the world's.
+    path: Mapping[str, object] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    content: bytes | None = None
+    content_type: str | None = None
+    #: The call ends the session it carries: sign the caller in afresh for it.
+    own_session: bool = False
+
+
+def _session(database: Database, username: str) -> str:
+    with database.transaction() as session:
+        user = session.scalars(select(User).where(User.username == username)).one()
+        token, _ = create_session(session, user, now=NOW, lifetime=timedelta(hours=12))
+    return token
+
+
+def _cabin_event(world: World, caller: str) -> Send:
+    event = NewEvent(
+        event_id=str(uuid.uuid4()),
+        kind=EventKind.ATTENTION_STARTED,
+        attention_id=str(uuid.uuid4()),
+        actor=actor_for_cabin(world.ids["cabin"]),
+        occurred_at=NOW,
+        data={"service": "padron"},
+    )
+    return Send(json={"events": [event.model_dump(mode="json")]})
+
+
+def _document(world: World, caller: str) -> Send:
+    if caller == CABIN:
+        return Send(query={"purpose": "scan"}, content=JPEG, content_type="image/jpeg")
+    return Send(query={"purpose": "print"}, content=PDF, content_type="application/pdf")
+
+
+def _identification(world: World, caller: str) -> str:
+    """The identification the caller began (the agent's for callers that have none)."""
+    identifications: dict[str, str] = world.ids["identifications"]
+    return identifications.get(caller, identifications[AGENT])
+
+
+def _nothing(world: World, caller: str) -> Send:
+    return Send()
+
+
+def _approval(world: World, caller: str) -> Send:
+    opened = world.new_enrolment(f"matrix-approve-{caller}")
+    return Send(json={"code": opened.code, "site": world.ids["site"], "name": f"Cabina {caller}"})
+
+
+#: What each route is sent, where a default call (the world's path parameters, no body) is not
+#: what it accepts; given the world and the caller.
+SENDS: dict[Key, Callable[[World, str], Send]] = {
+    ("POST", "/api/auth/login"): lambda w, c: Send(
+        json={"username": "technician", "password": "technician-demo"}
+    ),
+    ("POST", "/api/auth/logout"): lambda w, c: Send(own_session=True),
+    ("POST", "/api/users"): lambda w, c: Send(
+        json={
+            "username": f"new-{c}",
+            "display_name": "New account",
+            "password": "a-long-password-1",
+            "role": "agent",
+        }
+    ),
+    ("PATCH", "/api/users/{user_id}"): lambda w, c: Send(json={"display_name": "Spare agent"}),
+    ("POST", "/api/sites"): lambda w, c: Send(json={"name": f"Site {c}", "address": "Plaça 1"}),
+    ("PATCH", "/api/sites/{site_id}"): lambda w, c: Send(json={"address": "Plaça Major 1"}),
+    ("DELETE", "/api/sites/{site_id}"): lambda w, c: Send(path={"site_id": w.ids["empty_site"]}),
+    ("POST", "/api/cabins"): lambda w, c: Send(
+        json={"name": f"Cabina {c}", "site_id": w.ids["site"]}
+    ),
+    ("PATCH", "/api/cabins/{cabin_id}"): lambda w, c: Send(
+        path={"cabin_id": w.ids["spare_cabin"]}, json={"name": "Spare cabin"}
+    ),
+    ("POST", "/api/cabins/{cabin_id}/revoke"): lambda w, c: Send(
+        path={"cabin_id": w.ids["spare_cabin"]}
+    ),
+    ("POST", "/api/cabins/{cabin_id}/credentials"): lambda w, c: Send(
+        path={"cabin_id": w.ids["spare_cabin"]}
+    ),
+    ("POST", "/api/cabin/events"): _cabin_event,
+    ("POST", "/api/attentions/{attention_id}/close"): lambda w, c: Send(
+        path={"attention_id": w.ids["closing_attention"]},
+        json={"topic": w.ids["topic"], "outcome": w.ids["outcome"]},
+    ),
+    ("GET", "/api/attentions.csv"): lambda w, c: Send(
+        query={"from": "2026-03-01", "to": "2026-03-02"}
+    ),
+    ("POST", "/api/calls/{call_id}/identity"): lambda w, c: Send(
+        json={"method": "document_scanned", "document_type": "dni", "document_number": "12345678Z"}
+    ),
+    ("POST", "/api/calls/{call_id}/documents"): _document,
+    ("POST", "/api/padron/identify"): lambda w, c: Send(
+        json={"attention_id": w.ids["served_attention"], **ANA}
+    ),
+    ("POST", "/api/padron/identify/confirm"): lambda w, c: Send(
+        json={"identification_id": _identification(w, c), "code": "000000"}
+    ),
+    ("POST", "/api/padron/certificates"): lambda w, c: Send(
+        json={"identification_id": _identification(w, c), "kind": "individual"}
+    ),
+    ("POST", "/api/padron/certificates/{certificate_id}/revoke"): lambda w, c: Send(
+        path={"certificate_id": w.ids["revocable_certificate"]},
+        json={"reason": "Issued by mistake"},
+    ),
+    ("POST", "/api/cabin/status"): lambda w, c: Send(
+        json={"version": "1.0.0", "started_at": NOW.isoformat()}
+    ),
+    ("POST", "/api/cabin/selftest"): lambda w, c: Send(json={"ok": True, "results": []}),
+    ("POST", "/api/cabin/actions/{action_id}/result"): lambda w, c: Send(
+        path={"action_id": w.ids["pending_action"]}, json={"status": "done"}
+    ),
+    ("PUT", "/api/cabin/actions/{action_id}/screenshot"): lambda w, c: Send(
+        path={"action_id": w.ids["pending_screenshot"]}, content=PNG, content_type="image/png"
+    ),
+    ("POST", "/api/enrolment/requests"): lambda w, c: Send(json={"serial": f"matrix-ask-{c}"}),
+    ("DELETE", "/api/enrolment/requests/{request_id}"): lambda w, c: Send(
+        path={"request_id": w.new_enrolment(f"matrix-refuse-{c}").request_id}
+    ),
+    ("POST", "/api/enrolment/approvals"): _approval,
+    ("PUT", "/api/fleet/cabins/{cabin_id}/settings"): lambda w, c: Send(json={}),
+    ("POST", "/api/fleet/cabins/{cabin_id}/actions"): lambda w, c: Send(json={"kind": "self_test"}),
+    ("POST", "/api/fleet/cabins/{cabin_id}/revoke"): lambda w, c: Send(
+        path={"cabin_id": w.ids["spare_cabin"]}
+    ),
+}
+
+HTTP_ROUTES = sorted(key for key in MATRIX if key[0] != "WEBSOCKET")
+SOCKET_ROUTES = sorted(path for method, path in MATRIX if method == "WEBSOCKET")
+_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+def declared_routes(app: FastAPI) -> set[Key]:
+    """Every ``(method, path)`` the app answers; ``WEBSOCKET`` for its WebSocket endpoints."""
+    declared: set[Key] = set()
+    for route in iter_route_contexts(app.routes):
+        path = str(route.path)
+        if isinstance(route.original_route, APIWebSocketRoute):
+            declared.add(("WEBSOCKET", path))
+        elif route.methods:
+            declared.update((method, path) for method in route.methods)
+        else:  # a mount or another kind of route: it needs an entry of its own
+            declared.add(("ANY", path))
+    return declared
+
+
+def _expect(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    """The next message of ``kind``, skipping others."""
+    while True:
+        message: dict[str, Any] = json.loads(ws.recv(timeout=10))
+        if message["type"] == kind:
+            return message
+
+
+def _connect(hub: BackgroundHub, path: str, token: str | None) -> ClientConnection:
+    # Nothing reads the live call's connections between tests: let their messages pile up.
+    return connect(f"{hub.ws_url}{path}", additional_headers=_bearer(token), max_queue=None)
+
+
+def _bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _answered_attention(log: AttentionLog, cabin_id: int, agent_id: int) -> str:
+    """An attention of the cabin that the agent answered, as the cabin and hub log it."""
+    attention_id = str(uuid.uuid4())
+    for kind, actor, data in (
+        (EventKind.ATTENTION_STARTED, actor_for_cabin(cabin_id), {"service": "padron"}),
+        (EventKind.CALL_ANSWERED, "hub", {"agent_id": agent_id}),
+    ):
+        log.append(
+            NewEvent(
+                event_id=str(uuid.uuid4()),
+                kind=kind,
+                attention_id=attention_id,
+                actor=actor,
+                occurred_at=NOW,
+                data=data,
+            )
+        )
+    return attention_id
+
+
+def _ok(response: httpx.Response, status: int) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _live_call(stack: ExitStack, hub: BackgroundHub, cabin_token: str, agent_token: str) -> None:
+    """The cabin calls and the agent answers; both stay connected until ``stack`` closes."""
+    cabin = stack.enter_context(_connect(hub, "/ws/cabin", cabin_token))
+    agent = stack.enter_context(_connect(hub, "/ws/agent", agent_token))
+    _expect(cabin, "welcome")
+    _expect(agent, "welcome")
+    agent.send(json.dumps({"type": "presence.set", "state": "available"}))
+    _expect(agent, "presence")
+    cabin.send(
+        json.dumps(
+            {
+                "type": "call.request",
+                "call_id": CALL_ID,
+                "attention_id": str(uuid.uuid4()),
+                "service": "padron",
+                "language": "es",
+            }
+        )
+    )
+    _expect(agent, "call.ring")
+    agent.send(json.dumps({"type": "call.accept", "call_id": CALL_ID}))
+    _expect(agent, "call.connected")
+    _expect(cabin, "call.connected")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The seeded hub, with the cabin and its agent in a live call."""
+    root: Path = tmp_path_factory.mktemp("matrix")
+    settings = load_settings(
+        HubSettings,
+        None,
+        {
+            "data_dir": root / "data",
+            "secret_key": SECRET,
+            "cookie_secure": False,
+            "host": "127.0.0.1",
+            "port": 0,
+            # The call stays up for the whole module without heartbeats.
+            "heartbeat_interval_s": 3600,
+        },
+    )
+    database = Database(f"sqlite:///{root / 'hub.db'}")
+    database.upgrade()
+    seed_demo_residents(database, today=date(2026, 3, 2))
+    hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+    app = create_app(settings, database=database, clock=lambda: NOW, password_hasher=hasher)
+    services = services_of(app)
+    log = services.attention_log
+    seed = seed_demo(log, services.passwords, now=NOW, opening_hours=ALWAYS_OPEN)
+
+    with database.session() as session:
+        users = {user.username: user.id for user in session.scalars(select(User))}
+        topic = session.scalars(select(Topic.code).where(Topic.active.is_(True))).first()
+        outcome = session.scalars(select(Outcome.code).where(Outcome.active.is_(True))).first()
+    admin_id, agent_id = users["admin"], users["agent1"]
+    spare_cabin, _ = create_cabin(
+        log, name="Spare", site_id=seed.site_id, serial=None, now=NOW, actor_id=admin_id
+    )
+    _, socket_cabin_token = create_cabin(
+        log, name="Second", site_id=seed.site_id, serial=None, now=NOW, actor_id=admin_id
+    )
+    spare_user = create_user(
+        log,
+        username="spare",
+        display_name="Spare",
+        password_hash=services.passwords.hash("spare-password-1"),
+        role=Role.AGENT,
+        now=NOW,
+        actor="hub",
+    )
+    assert spare_user is not None
+    with database.transaction() as session:
+        empty_site = Site(
+            name="Empty",
+            address="Nowhere 1",
+            timezone="Europe/Madrid",
+            opening_hours={},
+            created_at=NOW,
+        )
+        session.add(empty_site)
+        session.flush()
+        empty_site_id = empty_site.id
+
+    tokens = {caller: _session(database, account) for caller, account in ACCOUNTS.items()}
+    tokens |= {CABIN: seed.cabin_token, FORGED: "not-a-token-the-hub-issued"}
+    socket_tokens = tokens | {CABIN: socket_cabin_token, AGENT: _session(database, "agent2")}
+
+    served = _answered_attention(log, seed.cabin_id, agent_id)
+    closing = _answered_attention(log, seed.cabin_id, agent_id)
+    screenshot = fleet.enqueue(
+        database, cabin_id=seed.cabin_id, kind=ActionKind.SCREENSHOT, user_id=admin_id, now=NOW
+    )
+    pending_screenshot = fleet.enqueue(
+        database, cabin_id=seed.cabin_id, kind=ActionKind.SCREENSHOT, user_id=admin_id, now=NOW
+    )
+    pending_action = fleet.enqueue(
+        database, cabin_id=seed.cabin_id, kind=ActionKind.SELF_TEST, user_id=admin_id, now=NOW
+    )
+    polled = enrolment.open_request(log, serial="matrix-poll", hostname=None, version=None, now=NOW)
+
+    with ExitStack() as stack:
+        hub = stack.enter_context(BackgroundHub(settings, app))
+        client = stack.enter_context(httpx.Client(base_url=hub.url, timeout=30))
+        _live_call(stack, hub, seed.cabin_token, tokens[AGENT])
+        cabin, agent = _bearer(tokens[CABIN]), _bearer(tokens[AGENT])
+
+        document = _ok(
+            client.post(
+                f"/api/calls/{CALL_ID}/documents",
+                params={"purpose": "scan"},
+                content=JPEG,
+                headers=cabin | {"Content-Type": "image/jpeg"},
+            ),
+            201,
+        )
+        uploaded = client.put(
+            f"/api/cabin/actions/{screenshot.id}/screenshot",
+            content=PNG,
+            headers=cabin | {"Content-Type": "image/png"},
+        )
+        assert uploaded.status_code == 204, uploaded.text
+        identifications = {
+            who: _ok(
+                client.post(
+                    "/api/padron/identify",
+                    json={"attention_id": served, **ANA},
+                    headers=headers,
+                ),
+                200,
+            )["identification_id"]
+            for who, headers in ((CABIN, cabin), (AGENT, agent))
+        }
+        certificate = _ok(
+            client.post(
+                "/api/padron/certificates",
+                json={"identification_id": identifications[AGENT], "kind": "individual"},
+                headers=agent,
+            ),
+            201,
+        )
+        revocable = _ok(
+            client.post(
+                "/api/padron/certificates",
+                json={"identification_id": identifications[CABIN], "kind": "individual"},
+                headers=cabin,
+            ),
+            201,
+        )
+        client.cookies.clear()
+
+        yield World(
+            app=app,
+            hub=hub,
+            client=client,
+            log=log,
+            tokens=tokens,
+            socket_tokens=socket_tokens,
+            params={
+                "user_id": spare_user.id,
+                "site_id": seed.site_id,
+                "cabin_id": seed.cabin_id,
+                "attention_id": served,
+                "call_id": CALL_ID,
+                "document_id": document["document_id"],
+                "certificate_id": certificate["certificate_id"],
+                "code": certificate["csv"],
+                "path": "index.html",
+                "action_id": screenshot.id,
+                "request_id": polled.request_id,
+            },
+            ids={
+                "site": seed.site_id,
+                "empty_site": empty_site_id,
+                "cabin": seed.cabin_id,
+                "spare_cabin": spare_cabin.id,
+                "served_attention": served,
+                "closing_attention": closing,
+                "topic": topic,
+                "outcome": outcome,
+                "identifications": identifications,
+                "revocable_certificate": revocable["certificate_id"],
+                "pending_action": pending_action.id,
+                "pending_screenshot": pending_screenshot.id,
+                "poll": polled,
+            },
+        )
+    database.dispose()
+
+
+def test_the_matrix_lists_every_route_and_only_those(world: World) -> None:
+    """A new route fails here until someone decides who may call it."""
+    declared = declared_routes(world.app)
+    missing = sorted(declared - MATRIX.keys())
+    assert not missing, (
+        f"Expected every route in the authorization matrix, but these are missing: {missing}; "
+        "add them to MATRIX in tests/support/authorization_matrix.py"
+    )
+    stale = sorted(MATRIX.keys() - declared)
+    assert not stale, f"Expected only routes the hub has in the matrix, but got {stale}"
+    unused = sorted(SENDS.keys() - MATRIX.keys())
+    assert not unused, f"Expected requests only for routes in the matrix, but got {unused}"
+
+
+def _allowed(key: Key, caller: str) -> bool:
+    return (ANONYMOUS if caller == FORGED else caller) in MATRIX[key]
+
+
+@pytest.mark.parametrize("caller", [*CALLERS, FORGED])
+@pytest.mark.parametrize("key", HTTP_ROUTES, ids=" ".join)
+def test_each_route_lets_in_exactly_the_callers_of_the_matrix(
+    world: World, key: Key, caller: str
+) -> None:
+    method, template = key
+    send = SENDS.get(key, _nothing)(world, caller)
+    values = world.params | dict(send.path)
+    path = _PARAMETER.sub(lambda match: str(values[match.group(1)]), template)
+    token = world.tokens.get(caller)
+    if send.own_session and caller in ACCOUNTS:
+        token = world.new_session(caller)
+    headers = _bearer(token)
+    if send.content_type is not None:
+        headers["Content-Type"] = send.content_type
+    response = world.client.request(
+        method,
+        path,
+        params=dict(send.query),
+        json=send.json,
+        content=send.content,
+        headers=headers,
+    )
+    world.client.cookies.clear()  # a sign-in's cookie must not follow the next caller
+    status = response.status_code
+    said = f"{method} {path} as {caller} answered {status}: {response.text[:300]}"
+
+    assert status < 500, said
+    if _allowed(key, caller):
+        # Every resource the call names exists and its body is valid: it must succeed.
+        assert status < 400, f"Expected {caller} let in, but {said}"
+    elif key in DENIED_AS_NOT_FOUND and token is not None:
+        assert status in (401, 403, 404), f"Expected {caller} refused, but {said}"
+    elif caller in (ANONYMOUS, FORGED):
+        assert status == 401, f"Expected {caller} refused with 401, but {said}"
+    else:
+        assert status in (401, 403), f"Expected {caller} refused, but {said}"
+
+
+@pytest.mark.parametrize("caller", [*CALLERS, FORGED])
+@pytest.mark.parametrize("path", SOCKET_ROUTES)
+def test_each_websocket_lets_in_exactly_the_callers_of_the_matrix(
+    world: World, path: str, caller: str
+) -> None:
+    with _connect(world.hub, path, world.socket_tokens.get(caller)) as ws:
+        try:
+            message: dict[str, Any] = json.loads(ws.recv(timeout=10))
+        except ConnectionClosed as closed:
+            assert not _allowed(("WEBSOCKET", path), caller), f"Expected {caller} let in: {closed}"
+            assert closed.rcvd is not None and closed.rcvd.code == CloseCode.UNAUTHORIZED, closed
+            return
+    assert _allowed(("WEBSOCKET", path), caller), f"Expected {caller} refused, but got {message}"
+    assert message["type"] == "welcome", message
+
+
+def test_an_enrolling_cabin_polls_its_request_with_its_own_token(world: World) -> None:
+    """The enrolment poll is let in by the request's token, which no other caller holds."""
+    polled: enrolment.OpenedRequest = world.ids["poll"]
+    response = world.client.get(
+        f"/api/enrolment/requests/{polled.request_id}", headers=_bearer(polled.poll_token)
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "pending"
