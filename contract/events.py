@@ -63,6 +63,12 @@ class EventKind(StrEnum):
     SURVEY_ANSWERED = "survey.answered"
     ATTENTION_CLOSED = "attention.closed"
     ATTENTION_ENDED = "attention.ended"
+    APPOINTMENT_BOOKED = "appointment.booked"
+    APPOINTMENT_MOVED = "appointment.moved"
+    APPOINTMENT_CANCELLED = "appointment.cancelled"
+    APPOINTMENT_NOTIFIED = "appointment.notified"
+    APPOINTMENT_CHECKED_IN = "appointment.checked_in"
+    APPOINTMENT_NO_SHOW = "appointment.no_show"
     AUDIT_LOGIN = "audit.login"
     AUDIT_LOGIN_FAILED = "audit.login_failed"
     AUDIT_USER_CREATED = "audit.user_created"
@@ -70,6 +76,23 @@ class EventKind(StrEnum):
     AUDIT_CREDENTIAL_REVOKED = "audit.credential_revoked"
     AUDIT_CREDENTIAL_ISSUED = "audit.credential_issued"
     AUDIT_IDENTIFICATION = "audit.identification"
+    AUDIT_USER_CHANGED = "audit.user_changed"
+    AUDIT_SITE_CREATED = "audit.site_created"
+    AUDIT_SITE_CHANGED = "audit.site_changed"
+    AUDIT_SITE_DELETED = "audit.site_deleted"
+    #: A change to what can be booked: an appointment offer, an agent's shift, a closed stretch.
+    AUDIT_CALENDAR_CHANGED = "audit.calendar_changed"
+    AUDIT_CABIN_CHANGED = "audit.cabin_changed"
+    AUDIT_CABIN_SETTINGS_CHANGED = "audit.cabin_settings_changed"
+    AUDIT_REMOTE_ACTION = "audit.remote_action"
+    AUDIT_CERTIFICATE_REVOKED = "audit.certificate_revoked"
+    AUDIT_ENROLMENT_REFUSED = "audit.enrolment_refused"
+    #: An agent sent a document to a citizen's cabin (to print or to show).
+    AUDIT_DOCUMENT_SENT = "audit.document_sent"
+    #: A person read personal data: a citizen's history, a document, a certificate, an
+    #: attention's record or a cabin's screenshot (``data.what`` says which, ``data.id`` its id).
+    AUDIT_RECORD_READ = "audit.record_read"
+    AUDIT_EXPORT = "audit.export"
 
     @property
     def is_audit(self) -> bool:
@@ -79,7 +102,11 @@ class EventKind(StrEnum):
 
 #: The kinds a cabin may upload; the others are written by the hub or by staff.
 CABIN_KINDS: frozenset[EventKind] = frozenset(
-    kind for kind in EventKind if not kind.is_audit and kind is not EventKind.ATTENTION_CLOSED
+    kind
+    for kind in EventKind
+    if not kind.is_audit
+    and kind is not EventKind.ATTENTION_CLOSED
+    and not kind.value.startswith("appointment.")
 ) | {EventKind.AUDIT_IDENTIFICATION}
 
 

@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from contract.appointments import REFERENCE_PATTERN
 from contract.languages import Language
 
 VERSION: Literal[1] = 1
@@ -41,6 +42,8 @@ def _uuid(value: str) -> str:
 
 
 Uuid = Annotated[str, Field(max_length=36), AfterValidator(_uuid)]
+#: An appointment's reference, in canonical form (``CP-7K3M-Q9XA``).
+Reference = Annotated[str, Field(max_length=12, pattern=REFERENCE_PATTERN)]
 
 
 class CloseCode(IntEnum):
@@ -171,6 +174,10 @@ class CallRequest(Message):
     language: Language
     #: When the citizen first joined the queue; sent again after a reconnect.
     queued_at: datetime | None = None
+    #: The appointment the citizen checked in at this cabin, if they came with one: the hub
+    #: queues the call ahead of walk-ins and offers it first to the agent it was booked with.
+    #: One the hub cannot match to a check-in at this cabin is queued as a walk-in.
+    appointment: Reference | None = None
 
 
 class CallCancel(Message):
@@ -370,6 +377,8 @@ class CallRing(Message):
     ring_timeout_s: float
     #: A transferred call: what the previous agent wrote for this one.
     note: str | None = None
+    #: The appointment the citizen came for (checked in at the cabin), if any.
+    appointment: Reference | None = None
 
 
 class CallRingCancelled(Message):

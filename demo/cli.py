@@ -278,7 +278,11 @@ def _run(args: argparse.Namespace) -> int:
     try:
         database.upgrade()
         seed = seed_demo(
-            AttentionLog(database), Passwords(), now=datetime.now(UTC), opening_hours=ALWAYS_OPEN
+            AttentionLog(database),
+            Passwords(),
+            now=datetime.now(UTC),
+            opening_hours=ALWAYS_OPEN,
+            appointments=True,
         )
         seed_demo_residents(database, today=datetime.now(UTC).date())
         base = f"http://{args.host}:{args.port}"

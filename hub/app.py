@@ -25,6 +25,10 @@ from cabina.sdnotify import Notifier, feed_watchdog, watchdog_interval
 from contract.clock import Clock, utc_now
 from hub import signalling
 from hub.announce import HubAnnouncer
+from hub.appointments import admin_routes as appointment_admin
+from hub.appointments import feed as appointment_feed
+from hub.appointments import routes as appointment_api
+from hub.appointments import web as appointment_web
 from hub.db import Database
 from hub.deps import refuse_nul_characters
 from hub.enrolment import routes as enrolment
@@ -75,6 +79,10 @@ _ROUTES = (
     fleet,
     alert_routes,
     signalling,
+    appointment_feed,
+    appointment_web,
+    appointment_api,
+    appointment_admin,
 )
 
 

@@ -163,7 +163,7 @@ def _db_seed_demo(args: argparse.Namespace) -> int:
 
     database = _database(_settings(args), upgrade=True)
     try:
-        seed = seed_demo(AttentionLog(database), Passwords(), now=utc_now())
+        seed = seed_demo(AttentionLog(database), Passwords(), now=utc_now(), appointments=True)
     finally:
         database.dispose()
     print(f"demo site {seed.site_id}, cabin {seed.cabin_id}, cabin token: {seed.cabin_token}")

@@ -1,5 +1,9 @@
 """A demo office to try Cabina with: a site, its services, staff of every role and one cabin.
 
+With ``appointments=True`` it also gets appointment offers (every errand by cabin video, video
+from home and in person), the agents' weekday shifts, and a day of appointments for today, so
+that the console's agenda is not empty (:func:`seed_demo_appointments`).
+
 The accounts and the cabin token are fixed and public, so a demo kiosk can be configured in
 advance: never seed them into a hub that serves citizens. Seeding twice changes nothing.
 """
@@ -8,14 +12,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract.appointments import AppointmentStatus, BookedVia, Channel
 from contract.events import EventKind, NewEvent
+from hub.appointments.models import AgentShift, Appointment, AppointmentOffer, SlotCount
+from hub.appointments.service import new_reference
+from hub.appointments.tokens import token_digest as appointment_token_digest
 from hub.attention_log import AttentionLog
 from hub.models import (
     Cabin,
@@ -270,11 +279,13 @@ def seed_demo(
     *,
     now: datetime,
     opening_hours: dict[str, Any] | None = None,
+    appointments: bool = False,
 ) -> DemoSeed:
     """Create whatever of the demo is missing; returns it all.
 
     ``opening_hours`` are set on the site, new or not; without them a new site gets the
-    office's real hours (:data:`OPENING_HOURS`) and an existing one keeps its own.
+    office's real hours (:data:`OPENING_HOURS`) and an existing one keeps its own. With
+    ``appointments``, the appointments of :func:`seed_demo_appointments` too.
     """
     with log.writing() as session:
         site = session.scalars(select(Site).where(Site.name == SITE_NAME)).one_or_none()
@@ -338,7 +349,148 @@ def seed_demo(
             )
         elif credential.revoked_at is not None:
             credential.revoked_at = None  # seeding makes the demo usable again
+    if appointments:
+        seed_demo_appointments(log, site_id=site.id, now=now)
     logger.info("demo data in place: site %d, cabin %d", site.id, cabin.id)
     return DemoSeed(
         site_id=site.id, cabin_id=cabin.id, cabin_token=DEMO_CABIN_TOKEN, accounts=ACCOUNTS
     )
+
+
+#: What the demo office's agenda holds: a citizen per agent and hour of today (fictitious).
+DEMO_CITIZENS = (
+    ("Anna Soler Puig", "00000000T"),
+    ("Jordi Martí Roca", "00000001R"),
+    ("Carmen Ruiz Vega", "00000002W"),
+    ("Iker Goikoetxea", "00000003A"),
+    ("Lucía Méndez Otero", "00000004G"),
+)
+#: The weekday hours of the demo agents' shifts (wall-clock minutes).
+DEMO_SHIFT = (8 * 60 + 30, 14 * 60 + 30)
+DEMO_WHAT_TO_BRING = {
+    "es": "DNI o NIE original",
+    "ca": "DNI o NIE original",
+    "ca@valencia": "DNI o NIE original",
+    "eu": "NAN edo AIZ originala",
+    "gl": "DNI ou NIE orixinal",
+    "en": "Your original DNI or NIE",
+}
+
+
+def seed_demo_appointments(log: AttentionLog, *, site_id: int, now: datetime) -> int:
+    """Offers, shifts and a day of appointments for today at the demo site; how many were made.
+
+    Offers and shifts are added where missing, and today's appointments only if the site has
+    none today, so seeding twice changes nothing. The appointments are demo rows without
+    contacts (no notice is sent) nor log events; those before ``now`` are ``done``.
+    """
+    made = 0
+    with log.writing() as session:
+        site = session.get_one(Site, site_id)
+        zone = ZoneInfo(site.timezone)
+        offers: dict[tuple[str, Channel], AppointmentOffer] = {}
+        for code in SERVICES:
+            for channel in Channel:
+                offer = session.scalars(
+                    select(AppointmentOffer).where(
+                        AppointmentOffer.site_id == site_id,
+                        AppointmentOffer.service == code,
+                        AppointmentOffer.channel == channel,
+                    )
+                ).one_or_none()
+                if offer is None:
+                    offer = AppointmentOffer(
+                        site_id=site_id,
+                        service=code,
+                        channel=channel,
+                        slot_minutes=20,
+                        capacity=2,
+                        min_notice_minutes=30,
+                        horizon_days=60,
+                        reminder_minutes=[1440, 15],
+                        grace_minutes=10,
+                        what_to_bring=dict(DEMO_WHAT_TO_BRING),
+                        active=True,
+                    )
+                    session.add(offer)
+                offers[(code, channel)] = offer
+        session.flush()
+        agents = session.scalars(
+            select(User).where(User.role == Role.AGENT, User.site_id == site_id).order_by(User.id)
+        ).all()
+        for agent in agents:
+            if session.scalars(select(AgentShift).where(AgentShift.user_id == agent.id)).first():
+                continue
+            for weekday in range(5):
+                session.add(
+                    AgentShift(
+                        user_id=agent.id,
+                        site_id=site_id,
+                        weekday=weekday,
+                        start_minute=DEMO_SHIFT[0],
+                        end_minute=DEMO_SHIFT[1],
+                        valid_from=date(2020, 1, 1),
+                        valid_until=None,
+                        created_at=now,
+                    )
+                )
+        today = now.astimezone(zone).date()
+        start = datetime.combine(today, time(0), tzinfo=zone)
+        site_offers = [offer.id for offer in offers.values()]
+        if session.scalars(
+            select(Appointment.id).where(
+                Appointment.offer_id.in_(site_offers),
+                Appointment.starts_at >= start,
+                Appointment.starts_at < start + timedelta(days=1),
+            )
+        ).first():
+            return 0
+        channels = list(Channel)
+        for index, agent in enumerate(agents):
+            skills = [code for code in SERVICES if code in (agent.services or [])]
+            if not skills:
+                continue
+            for hour in range(9, 14):
+                offer = offers[(skills[hour % len(skills)], channels[(hour + index) % 3])]
+                starts_at = datetime.combine(today, time(hour, 20 * (index % 3)), tzinfo=zone)
+                name, document = DEMO_CITIZENS[(hour + index) % len(DEMO_CITIZENS)]
+                appointment_id = str(uuid4())
+                past = starts_at < now
+                session.add(
+                    Appointment(
+                        id=appointment_id,
+                        reference=new_reference(),
+                        offer_id=offer.id,
+                        starts_at=starts_at,
+                        ends_at=starts_at + timedelta(minutes=offer.slot_minutes),
+                        agent_id=agent.id,
+                        status=AppointmentStatus.DONE if past else AppointmentStatus.BOOKED,
+                        booked_via=(BookedVia.WEB, BookedVia.CABIN, BookedVia.CONSOLE)[hour % 3],
+                        booked_by="web",
+                        attention_id=str(uuid4()),
+                        citizen_name=name,
+                        citizen_document=document,
+                        email=None,
+                        phone=None,
+                        language="es",
+                        citizen_ref=f"demo-{document[-4:]}",
+                        token_hash=appointment_token_digest(appointment_id),
+                        token_expires_at=starts_at + timedelta(days=1),
+                        version=1,
+                        external_id=None,
+                        created_at=now,
+                        cancelled_at=None,
+                        checked_in_at=None,
+                        joined_attention_id=None,
+                        forgotten_at=None,
+                    )
+                )
+                count = session.get(SlotCount, (offer.id, starts_at.astimezone(UTC)))
+                if count is None:
+                    session.add(SlotCount(offer_id=offer.id, starts_at=starts_at, taken=1))
+                else:
+                    count.taken += 1
+                session.flush()
+                made += 1
+    logger.info("%d demo appointments for today", made)
+    return made

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from contract.clock import Clock
+from hub.appointments.service import Appointments
 from hub.attention_log import AttentionLog
 from hub.db import Database
 from hub.directory import DatabaseDirectory
@@ -136,6 +137,11 @@ def get_padron(services: ServicesDep) -> Padron:
     return services.padron
 
 
+def get_appointments(services: ServicesDep) -> Appointments:
+    """The booking service of appointments."""
+    return services.appointments
+
+
 SettingsDep = Annotated[HubSettings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -151,6 +157,7 @@ BoardDep = Annotated[FleetBoard, Depends(get_board)]
 DocumentsDep = Annotated[DocumentStore, Depends(get_documents)]
 DispatcherDep = Annotated[ActionDispatcher, Depends(get_fleet_dispatcher)]
 PadronDep = Annotated[Padron, Depends(get_padron)]
+AppointmentsDep = Annotated[Appointments, Depends(get_appointments)]
 
 
 def _unauthorized(detail: str) -> HTTPException:

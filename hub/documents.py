@@ -178,10 +178,9 @@ class DocumentStore:
 def record_upload(
     log: AttentionLog, document: StoredDocument, principal: User | Cabin, source: str | None
 ) -> None:
-    """Log a scanned or signed document as a reference; other purposes are not logged."""
-    kind = _EVENT_KINDS.get(document.purpose)
-    if kind is None:
-        return
+    """Log a scanned or signed document as a reference; another (a document sent to the cabin
+    to print or show) as ``audit.document_sent``: the cabin logs its printing itself."""
+    kind = _EVENT_KINDS.get(document.purpose, EventKind.AUDIT_DOCUMENT_SENT)
     is_cabin = isinstance(principal, Cabin)
     data: dict[str, Any] = {
         "document_id": document.document_id,

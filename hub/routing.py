@@ -24,13 +24,32 @@ and ends (the router then forgets it)::
        ^                 | timeout, decline, agent offline  | transfer
        +-----------------+----------------------------------+
 
-Routing: the oldest waiting call first (a transferred call goes to the front of its queue),
-offered to the eligible agent with the fewest calls, then longest idle; an agent that already
-let this call ring or declined it comes after those that have not. Every method leaves no
-waiting call that some eligible agent could take. An agent is *eligible* for a call when it
-is available (or, with ``max_calls > 1``, ringing or in call with room for one more and no
-wrap-up pending), its skills cover the call's service and language, and neither the cabin's
-site nor the agent's site has reached its cap of concurrent calls.
+Routing: a queue is ordered by transferred calls first (sent back to the front), then higher
+:attr:`CallRequest.priority` (an appointment before a walk-in), then earliest ``queued_at``.
+The first call of that order is offered to the eligible agent with the fewest calls, then
+longest idle; an agent that already let this call ring or declined it comes after those that
+have not. An agent is *eligible* for a call when it is available (or, with ``max_calls > 1``,
+ringing or in call with room for one more and no wrap-up pending), its skills cover the
+call's service and language, and neither the cabin's site nor the agent's site has reached
+its cap of concurrent calls.
+
+A call with a :attr:`CallRequest.preferred_agent` is offered to that agent before anyone
+else, once:
+
+- whenever the preferred agent is eligible for it, it rings there first, ahead of the queue
+  order (the agent is kept for the call booked with them);
+- while the preferred agent is *available but busy* (ringing, in a call, wrapping up, or its
+  site full) and skilled for the call, the call waits for them, at most one ring timeout
+  counted from when the call was first queued; other agents do not take it meanwhile (it keeps
+  its place in the queue, and calls behind it may be served);
+- if the preferred agent is away, offline or unknown, or lacks the skills, it does not wait
+  at all: the call goes to whoever is eligible, like any other (and is still offered to the
+  preferred agent first if they become eligible while it is waiting);
+- once it has rung at the preferred agent (whatever the outcome: let ring out, declined,
+  answered), or once it is transferred, the preference is spent.
+
+Every method leaves no waiting call that some eligible agent could take, except a call
+waiting for its preferred agent as above.
 
 The indices keep that cheap: per queue, the waiting calls in order and, separately, those
 whose site has room (*ready*); per queue, the agents that could take a call right now
@@ -45,6 +64,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from hub.routing_types import (
     Action,
@@ -93,10 +113,12 @@ __all__ = [
     "Transferred",
 ]
 
-# Sort keys: (rank, time, id). For a call (0 if sent to the front else 1, queued_at, call_id);
-# for a free agent (calls it has, idle_since, agent_id).
+# Sort keys. For a call (0 if sent to the front else 1, -priority, queued_at, call_id); for a
+# free agent (calls it has, idle_since, agent_id).
+_CallEntry = tuple[int, int, float, str]
 _Entry = tuple[int, float, str]
-_Timer = tuple[float, int, str, str]  # (deadline, sequence, "ring" | "wrapup", id)
+_E = TypeVar("_E", _CallEntry, _Entry)
+_Timer = tuple[float, int, str, str]  # (deadline, sequence, "ring" | "wrapup" | "hold", id)
 
 _EXTERNAL_STATES = (AgentState.AVAILABLE, AgentState.AWAY, AgentState.OFFLINE)
 # Enough to answer "already ended" to a late duplicate, without growing for ever.
@@ -142,22 +164,27 @@ class _Call:
     offers: dict[str, int] = field(default_factory=dict)
     #: The sites this call counts against while ringing or connected.
     load_sites: tuple[str, ...] = ()
-    entry: _Entry | None = None
+    entry: _CallEntry | None = None
     ready: bool = False
+    #: The preferred agent not yet offered this call.
+    prefer: str | None = None
+    #: Until when the call may wait for its preferred agent while they are busy.
+    hold_until: float | None = None
+    hold_seq: int = 0
 
     @property
     def key(self) -> QueueKey:
         return (self.request.service, self.request.language)
 
 
-def _insert(index: dict[QueueKey, list[_Entry]], key: QueueKey, entry: _Entry) -> int:
+def _insert(index: dict[QueueKey, list[_E]], key: QueueKey, entry: _E) -> int:
     entries = index.setdefault(key, [])
     at = bisect.bisect_left(entries, entry)
     entries.insert(at, entry)
     return at
 
 
-def _remove(index: dict[QueueKey, list[_Entry]], key: QueueKey, entry: _Entry) -> int:
+def _remove(index: dict[QueueKey, list[_E]], key: QueueKey, entry: _E) -> int:
     entries = index[key]
     at = bisect.bisect_left(entries, entry)
     assert entries[at] == entry, f"index out of step for {entry!r}"
@@ -176,13 +203,15 @@ class Router:
         self._agents: dict[str, _Agent] = {}
         self._calls: dict[str, _Call] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
-        self._waiting: dict[QueueKey, list[_Entry]] = {}
-        self._ready: dict[QueueKey, list[_Entry]] = {}
+        self._waiting: dict[QueueKey, list[_CallEntry]] = {}
+        self._ready: dict[QueueKey, list[_CallEntry]] = {}
         self._free: dict[QueueKey, list[_Entry]] = {}
         self._staffed: dict[QueueKey, int] = {}
         self._site_load: dict[str, int] = {}
         self._site_agents: dict[str, set[str]] = {}
         self._site_waiting: dict[str, set[str]] = {}
+        # Waiting calls by the preferred agent they have not been offered to yet.
+        self._prefers: dict[str, set[str]] = {}
         self._timers: list[_Timer] = []
         self._seq = 0
         self._talk_total = 0.0
@@ -303,14 +332,22 @@ class Router:
     # Calls.
 
     def enqueue(self, request: CallRequest, now: float) -> list[Action]:
-        """A cabin asks for an agent; asking again for the same call keeps its earliest time."""
+        """A cabin asks for an agent; asking again for the same call keeps its earliest time.
+
+        Asking again keeps the call's preference as it was (spent or not) and its hold time.
+        """
         if request.call_id in self._ended:
             raise self._ended_error(request.call_id)
         out: list[Action] = []
         call = self._calls.get(request.call_id)
         if call is None:
-            call = _Call(request)
+            call = _Call(request, prefer=request.preferred_agent)
             self._calls[request.call_id] = call
+            if call.prefer is not None:
+                self._seq += 1
+                call.hold_until = now + self._config.ring_timeout_s
+                call.hold_seq = self._seq
+                heapq.heappush(self._timers, (call.hold_until, self._seq, "hold", request.call_id))
             self._add_waiting(call)
         else:
             earliest = min(call.request.queued_at, request.queued_at)
@@ -325,16 +362,25 @@ class Router:
 
     def cancel(self, call_id: str, now: float) -> list[Action]:
         """The citizen gave up or hung up, whether waiting, ringing or connected."""
+        return self._cancel(call_id, now, remember=True)
+
+    def withdraw(self, call_id: str, now: float) -> list[Action]:
+        """The cabin of a call not yet answered lost its connection: the call leaves the queue,
+        without being remembered as ended, so that the cabin may present it again (with its
+        ``queued_at``) when it is back. A connected call is cancelled."""
+        return self._cancel(call_id, now, remember=False)
+
+    def _cancel(self, call_id: str, now: float, *, remember: bool) -> list[Action]:
         call = self._call(call_id)
         out: list[Action] = []
         if call.status is CallStatus.WAITING:
             self._remove_waiting(call)
-            self._forget(call)
+            self._forget(call, remember=remember)
             out.append(CallEnded(call_id, None, "cancelled"))
         elif call.status is CallStatus.RINGING:
             agent = self._agents[self._agent_id_of(call)]
             self._stop_ringing(call, agent, "cancelled", out, requeue=False)
-            self._forget(call)
+            self._forget(call, remember=remember)
             out.append(CallEnded(call_id, None, "cancelled"))
             self._update_state(agent, now, "cancelled", out)
         else:
@@ -425,6 +471,8 @@ class Router:
         call.agent_id = None
         # The agent that handed it on is the last one who should get it back.
         call.offers = {agent_id: 1}
+        call.prefer = None
+        call.hold_until = None
         if target is not None:
             self._ring(call, target, now, out)
         else:
@@ -454,7 +502,8 @@ class Router:
         return self._finish(self._now_seen if now is None else now, [])
 
     def tick(self, now: float) -> list[Action]:
-        """Expire rings (offering each call to the next agent) and wrap-ups due by ``now``."""
+        """Expire rings (offering each call to the next agent), waits for a preferred agent
+        and wrap-ups due by ``now``."""
         out: list[Action] = []
         while self._timers and self._timers[0][0] <= now:
             timer = heapq.heappop(self._timers)
@@ -463,6 +512,11 @@ class Router:
             _, _, kind, ident = timer
             if kind == "ring":
                 self._ring_timed_out(self._calls[ident], now, out)
+            elif kind == "hold":
+                call = self._calls[ident]
+                call.hold_until = None
+                if call.status is CallStatus.WAITING:
+                    self._refile_call(call)
             else:
                 agent = self._agents[ident]
                 self._clear_wrapup(agent)
@@ -525,7 +579,7 @@ class Router:
 
     def queue(self, service: str, language: str) -> tuple[str, ...]:
         """The waiting calls of a queue, first in line first."""
-        return tuple(entry[2] for entry in self._waiting.get((service, language), ()))
+        return tuple(entry[3] for entry in self._waiting.get((service, language), ()))
 
     def site_load(self, site_id: str) -> int:
         """Calls ringing or connected that count against the site's cap."""
@@ -545,7 +599,7 @@ class Router:
         queues: dict[QueueKey, QueueSummary] = {}
         for key in sorted(keys):
             entries = self._waiting.get(key, [])
-            oldest = min((entry[1] for entry in entries), default=now)
+            oldest = min((entry[2] for entry in entries), default=now)
             queues[key] = QueueSummary(
                 len(entries), ringing.get(key, 0), self._staffed.get(key, 0), now - oldest
             )
@@ -632,6 +686,9 @@ class Router:
     def _ring(self, call: _Call, agent: _Agent, now: float, out: list[Action]) -> None:
         deadline = now + self._config.ring_timeout_s
         self._seq += 1
+        if call.prefer == agent.agent_id:
+            call.prefer = None
+            call.hold_until = None
         call.status = CallStatus.RINGING
         call.agent_id = agent.agent_id
         call.ring_deadline = deadline
@@ -709,9 +766,11 @@ class Router:
         agent.wrapup_until = None
         agent.wrapup_seq = 0
 
-    def _forget(self, call: _Call) -> None:
+    def _forget(self, call: _Call, *, remember: bool = True) -> None:
         call_id = call.request.call_id
         del self._calls[call_id]
+        if not remember:
+            return
         self._ended[call_id] = None
         if len(self._ended) > _ENDED_MEMORY:
             self._ended.popitem(last=False)
@@ -721,6 +780,9 @@ class Router:
         if kind == "ring":
             call = self._calls.get(ident)
             return call is not None and call.status is CallStatus.RINGING and call.ring_seq == seq
+        if kind == "hold":
+            call = self._calls.get(ident)
+            return call is not None and call.hold_until is not None and call.hold_seq == seq
         agent = self._agents.get(ident)
         return agent is not None and agent.wrapup_until is not None and agent.wrapup_seq == seq
 
@@ -781,12 +843,17 @@ class Router:
                 self._staffed[key] = self._staffed.get(key, 0) + 1
                 self._mark_positions(key, 0)
             agent.staffed_keys = staffed
+        for call_id in sorted(self._prefers.get(agent.agent_id, ())):
+            self._refile_call(self._calls[call_id])
 
     def _add_waiting(self, call: _Call) -> None:
-        call.entry = (0 if call.front else 1, call.request.queued_at, call.request.call_id)
+        request = call.request
+        call.entry = (0 if call.front else 1, -request.priority, request.queued_at, request.call_id)
         at = _insert(self._waiting, call.key, call.entry)
         self._mark_positions(call.key, at)
-        self._site_waiting.setdefault(call.request.site_id, set()).add(call.request.call_id)
+        self._site_waiting.setdefault(request.site_id, set()).add(request.call_id)
+        if call.prefer is not None:
+            self._prefers.setdefault(call.prefer, set()).add(request.call_id)
         self._refile_call(call)
 
     def _remove_waiting(self, call: _Call) -> None:
@@ -801,10 +868,19 @@ class Router:
         site_calls.discard(call.request.call_id)
         if not site_calls:
             del self._site_waiting[call.request.site_id]
+        if call.prefer is not None:
+            preferring = self._prefers[call.prefer]
+            preferring.discard(call.request.call_id)
+            if not preferring:
+                del self._prefers[call.prefer]
         self._told.pop(call.request.call_id, None)
 
     def _refile_call(self, call: _Call) -> None:
-        ready = call.status is CallStatus.WAITING and not self._site_full(call.request.site_id)
+        ready = (
+            call.status is CallStatus.WAITING
+            and not self._site_full(call.request.site_id)
+            and not self._held(call)
+        )
         if ready != call.ready:
             assert call.entry is not None
             if ready:
@@ -812,6 +888,17 @@ class Router:
             else:
                 _remove(self._ready, call.key, call.entry)
             call.ready = ready
+
+    def _held(self, call: _Call) -> bool:
+        """Whether the call waits for its preferred agent, available but busy, to be free."""
+        if call.prefer is None or call.hold_until is None:
+            return False
+        agent = self._agents.get(call.prefer)
+        return (
+            agent is not None
+            and agent.presence is AgentState.AVAILABLE
+            and agent.skills.covers(*call.key)
+        )
 
     def _site_full(self, site_id: str | None) -> bool:
         if site_id is None:
@@ -849,18 +936,40 @@ class Router:
         return out
 
     def _dispatch(self, now: float, out: list[Action]) -> None:
-        """Ring until no ready call has a free agent: the oldest call first."""
+        """Ring until no ready call has a free agent: preferred agents first, then in order."""
         while True:
-            best: tuple[_Entry, QueueKey] | None = None
+            if self._ring_preferred(now, out):
+                continue
+            best: tuple[_CallEntry, QueueKey] | None = None
             for key, entries in self._ready.items():
                 if key in self._free and (best is None or entries[0] < best[0]):
                     best = (entries[0], key)
             if best is None:
                 return
-            call = self._calls[best[0][2]]
+            call = self._calls[best[0][3]]
             agent = self._agents[self._pick_agent(call, self._free[best[1]])]
             self._remove_waiting(call)
             self._ring(call, agent, now, out)
+
+    def _ring_preferred(self, now: float, out: list[Action]) -> bool:
+        """Ring one free agent at the first call waiting for them; whether one was rung."""
+        for agent_id in sorted(self._prefers):
+            agent = self._agents.get(agent_id)
+            if agent is None or agent.free_entry is None:
+                continue
+            candidates = [
+                (call.entry, call)
+                for call in (self._calls[call_id] for call_id in self._prefers[agent_id])
+                if call.entry is not None
+                and call.key in agent.free_keys
+                and not self._site_full(call.request.site_id)
+            ]
+            if candidates:
+                _, call = min(candidates, key=lambda candidate: candidate[0])
+                self._remove_waiting(call)
+                self._ring(call, agent, now, out)
+                return True
+        return False
 
     @staticmethod
     def _pick_agent(call: _Call, free: Iterable[_Entry]) -> str:
@@ -890,7 +999,7 @@ class Router:
             entries = self._waiting.get(key, [])
             staffed = max(self._staffed.get(key, 0), 1)
             for index in range(start, len(entries)):
-                call_id = entries[index][2]
+                call_id = entries[index][3]
                 position = index + 1
                 told = (position, math.ceil(position / staffed) * handle)
                 if self._told.get(call_id) != told:

@@ -52,7 +52,11 @@ class Skills:
 
 @dataclass(frozen=True, slots=True)
 class CallRequest:
-    """A cabin asking for an agent; ``queued_at`` is when the citizen first asked."""
+    """A cabin asking for an agent; ``queued_at`` is when the citizen first asked.
+
+    ``priority``: higher goes first in its queue (an appointment is 1, a walk-in 0).
+    ``preferred_agent``: offered the call before anyone else (see :mod:`hub.routing`).
+    """
 
     call_id: str
     cabin_id: str
@@ -60,6 +64,8 @@ class CallRequest:
     service: str
     language: str
     queued_at: float
+    priority: int = 0
+    preferred_agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

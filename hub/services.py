@@ -14,16 +14,22 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from contract.clock import Clock, utc_now
+from hub import mail
 from hub.announce import HubAnnouncer, announcement_for
+from hub.appointments.external import AppointmentSystem, build_system
+from hub.appointments.models import Notice, NoticeChannel, NoticeStatus
+from hub.appointments.notices import NoticeSender
+from hub.appointments.service import Appointments
 from hub.attention_log import AttentionLog
 from hub.db import Database
 from hub.directory import DatabaseDirectory
@@ -32,7 +38,7 @@ from hub.enrolment import service as enrolment
 from hub.event_writer import EventWriter
 from hub.fleet.service import ActionDispatcher, board_of
 from hub.models import Site
-from hub.padron.otp import SmsSender
+from hub.padron.otp import LoggingSmsSender, SmsSender
 from hub.padron.service import Padron
 from hub.padron.service import build as build_padron
 from hub.padron.source import PadronSource
@@ -71,6 +77,14 @@ class HubServices:
     documents: DocumentStore
     fleet_dispatcher: ActionDispatcher
     padron: Padron
+    #: Appointments: booking, changing, checking in.
+    appointments: Appointments
+    #: Sends the appointments' due notices (receipts, reminders) from their outbox.
+    notice_sender: NoticeSender
+    #: Wrong management links and references, by address.
+    appointment_limiter: RateLimiter
+    #: Bookings made without signing in, by address.
+    booking_limiter: RateLimiter
     #: Announces the hub on the local network; ``None`` when it is not announced.
     announcer: HubAnnouncer | None
 
@@ -100,7 +114,42 @@ class HubServices:
             stack.push_async_callback(self.event_writer.stop)
             self.switchboard.start()
             stack.push_async_callback(self.switchboard.stop)
+            appointments = asyncio.create_task(sweep_appointments(self), name="appointment-sweeper")
+            stack.push_async_callback(_cancel, appointments)
             yield
+
+
+async def sweep_appointments(services: HubServices) -> None:
+    """Every ``sweep_interval_s``: send due notices, mark no-shows, erase expired data."""
+    interval = services.settings.appointments.sweep_interval_s
+    while True:
+        await asyncio.to_thread(sweep_appointments_once, services)
+        await asyncio.sleep(interval)
+
+
+def sweep_appointments_once(services: HubServices) -> None:
+    """One round of the appointment sweeper; a failure is logged and the next round retries."""
+    now = services.clock()
+    # Idle rounds only read: the notice sender's claim takes the database's write lock.
+    with services.database.session() as session:
+        due = session.scalar(
+            select(Notice.id)
+            .where(Notice.status == NoticeStatus.PENDING, Notice.due_at <= now)
+            .limit(1)
+        )
+    for name, work in (
+        ("notices", services.notice_sender.deliver_due if due is not None else _nothing),
+        ("no-shows", services.appointments.mark_no_shows),
+        ("retention", services.appointments.forget_expired),
+    ):
+        try:
+            work(now)
+        except Exception:  # the sweeper must outlive one bad round (a database restart)
+            logger.exception("appointment sweep (%s) failed", name)
+
+
+def _nothing(now: datetime) -> int:
+    return 0
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -119,6 +168,19 @@ def routing_config(settings: HubSettings) -> RoutingConfig:
     )
 
 
+def appointment_lookup(
+    appointments: Appointments,
+) -> Callable[[str, int], tuple[int | None, str] | None]:
+    """The switchboard's view of the booking service: a checked-in appointment's agent and
+    service, by reference and cabin."""
+
+    def lookup(reference: str, cabin_id: int) -> tuple[int | None, str] | None:
+        details = appointments.call_details(reference, cabin_id=cabin_id)
+        return None if details is None else (details.agent_id, details.service)
+
+    return lookup
+
+
 def site_limits(database: Database) -> dict[str, int | None]:
     """Each capped site's limit on concurrent calls, by site id."""
     with database.session() as session:
@@ -127,6 +189,17 @@ def site_limits(database: Database) -> dict[str, int | None]:
             for site in session.scalars(select(Site)).all()
             if site.max_concurrent_calls is not None
         }
+
+
+def notice_channels(settings: HubSettings, sms: SmsSender | None) -> frozenset[NoticeChannel]:
+    """How this hub can send appointment notices: e-mail with an SMTP server and a sender
+    address, SMS with a gateway (the default one only logs, and sends nothing)."""
+    channels = set()
+    if settings.padron.smtp_host and settings.padron.smtp_from:
+        channels.add(NoticeChannel.EMAIL)
+    if sms is not None:
+        channels.add(NoticeChannel.SMS)
+    return frozenset(channels)
 
 
 def build_services(
@@ -138,6 +211,7 @@ def build_services(
     padron_source: PadronSource | None = None,
     sms_sender: SmsSender | None = None,
     announcer: HubAnnouncer | None = None,
+    appointment_system: AppointmentSystem | None = None,
 ) -> HubServices:
     """The services of a hub with these settings; none of them runs yet.
 
@@ -147,8 +221,25 @@ def build_services(
     database = database if database is not None else Database.from_settings(settings)
     log = AttentionLog(database, clock=clock)
     writer = EventWriter(log)
+    secret = settings.secret_key.get_secret_value()
+    public_url = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    appointments = Appointments(
+        database,
+        log,
+        secret_key=secret,
+        public_url=public_url,
+        settings=settings.appointments,
+        system=appointment_system or build_system(settings.appointments),
+        clock=clock,
+        timezone=settings.timezone,
+        notice_channels=notice_channels(settings, sms_sender),
+    )
     switchboard = Switchboard(
-        routing_config(settings), writer, monotonic=time.monotonic, wall=clock
+        routing_config(settings),
+        writer,
+        monotonic=time.monotonic,
+        wall=clock,
+        appointment_lookup=appointment_lookup(appointments),
     )
     if announcer is None and settings.announce:
         announcer = HubAnnouncer(announcement_for(settings, certificate=settings.tls_certificate))
@@ -174,6 +265,25 @@ def build_services(
         fleet_dispatcher=ActionDispatcher(database, board_of(switchboard), clock),
         padron=build_padron(
             settings.padron, settings, log, clock=clock, source=padron_source, sms=sms_sender
+        ),
+        appointments=appointments,
+        notice_sender=NoticeSender(
+            database,
+            log,
+            settings.appointments,
+            mailer=mail.Mailer(mail.SmtpSettings.from_padron(settings.padron), clock=clock),
+            sms=sms_sender or LoggingSmsSender(),
+            secret_key=secret,
+            public_url=public_url,
+            clock=clock,
+        ),
+        appointment_limiter=RateLimiter(
+            limit=settings.appointments.max_wrong_links,
+            window=timedelta(seconds=settings.appointments.wrong_link_window_s),
+            clock=clock,
+        ),
+        booking_limiter=RateLimiter(
+            limit=settings.appointments.max_web_bookings, window=timedelta(hours=1), clock=clock
         ),
         announcer=announcer,
     )

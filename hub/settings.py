@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.appointments.settings import AppointmentSettings
 from hub.padron.settings import PadronSettings
 
 Seconds = Annotated[float, Field(gt=0)]
@@ -63,6 +64,8 @@ class HubSettings(BaseSettings):
 
     #: The padrón service: data source, identification, certificates (``[padron]`` table).
     padron: PadronSettings = Field(default_factory=PadronSettings)
+    #: Appointments: the calendar's system, reminders, retention (``[appointments]`` table).
+    appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -4,6 +4,13 @@ One per hub process. The WebSocket endpoints (:mod:`hub.signalling`) hand it eac
 message; it asks the pure :class:`hub.routing.Router` what to do, sends the resulting
 messages, relays WebRTC signalling between the two ends of a call (never media), and records
 every step of the call in the attention log through an :class:`EventSink`.
+
+A call request that names an appointment (``appointment: "CP-XXXX-XXXX"``) is looked up with the
+:data:`AppointmentLookup` the hub passes in (the booking service's ``call_details``), off the
+event loop. One checked in at this cabin is queued with priority 1, for the appointment's
+service, offered first to the agent it was booked with (see :mod:`hub.routing` for how long
+it waits for them); one that is not found (not checked in here, unknown, past its grace time),
+or a lookup that fails, leaves the call queued as a walk-in: the citizen is never refused.
 """
 
 from __future__ import annotations
@@ -40,6 +47,15 @@ from hub.routing import CallRequest as RouteRequest
 from hub.schedule import OpeningHours
 
 logger = logging.getLogger(__name__)
+
+#: The booking service's answer for a cabin's call request: ``(reference, cabin_id)`` to the
+#: booked agent's user id (``None`` if booked with no one in particular) and the appointment's
+#: service, or ``None`` when the cabin has no such appointment checked in. It may block (it
+#: reads the database): the switchboard runs it in a worker thread.
+AppointmentLookup = Callable[[str, int], tuple[int | None, str] | None]
+
+#: The priority of a call for an appointment; walk-ins have 0.
+APPOINTMENT_PRIORITY = 1
 
 # A deterministic namespace for events the hub writes once per call, so that a call
 # re-presented after a restart does not log them twice.
@@ -101,6 +117,10 @@ class Call:
     offers: int = 0
     #: What the agent who transferred the call wrote for the next one.
     note: str | None = None
+    #: The appointment the call is for, when the booking service matched it.
+    appointment: str | None = None
+    #: The agent the appointment is booked with (as the router names agents).
+    preferred_agent: str | None = None
 
 
 @dataclass(slots=True)
@@ -122,8 +142,11 @@ class Switchboard:
         monotonic: Callable[[], float],
         wall: Clock,
         reconnect_grace_s: float = 15.0,
+        appointment_lookup: AppointmentLookup | None = None,
     ) -> None:
         self.router = Router(config)
+        #: Matches a call request's appointment; without it every call is a walk-in.
+        self.appointment_lookup = appointment_lookup
         self._config = config
         self._events = events
         self._monotonic = monotonic
@@ -247,7 +270,7 @@ class Switchboard:
             view = self.router.call_of(call.call_id)
             if view is not None and call.agent_id is None:
                 # Not a cancellation: the cabin re-presents the call with its queue time.
-                actions += self.router.cancel(call.call_id, self._monotonic())
+                actions += self.router.withdraw(call.call_id, self._monotonic())
                 self._calls.pop(call.call_id, None)
             elif call.agent_id is not None:
                 self._schedule_loss(call.call_id, cabin_id)
@@ -344,6 +367,20 @@ class Switchboard:
                 p.ServiceClosed(call_id=msg.call_id, opens_at=hours.next_opening(now_wall))
             )
             return
+        service, appointment, preferred = msg.service, None, None
+        if existing is not None and existing.appointment is not None:
+            # Asked again while queued: the appointment was matched already.
+            service, appointment = existing.service, existing.appointment
+            preferred = existing.preferred_agent
+        elif msg.appointment is not None:
+            found = await self._appointment(msg.appointment, info.id, msg.call_id)
+            if self._cabins.get(info.id) is None or self._cabins[info.id].peer is not peer:
+                return  # the cabin left meanwhile; it presents the call again on its return
+            existing = self._calls.get(msg.call_id)
+            if found is not None:
+                appointment = msg.appointment
+                booked_with, service = found
+                preferred = None if booked_with is None else str(booked_with)
         # Trust a re-presented queue time only as far as it is not in the future.
         queued_at = min(msg.queued_at or now_wall, now_wall)
         if existing is not None:
@@ -352,16 +389,24 @@ class Switchboard:
             call_id=msg.call_id,
             attention_id=msg.attention_id,
             cabin_id=info.id,
-            service=msg.service,
+            service=service,
             language=msg.language,
             queued_at=queued_at,
+            appointment=appointment,
+            preferred_agent=preferred,
         )
         self._calls[msg.call_id] = call
         self._log(
             call,
             EventKind.CALL_QUEUED,
             f"cabin:{info.id}",
-            {"service": msg.service, "language": msg.language, "call_id": msg.call_id},
+            {
+                "service": service,
+                "language": msg.language,
+                "call_id": msg.call_id,
+                "appointment": appointment,
+                "preferred_agent": preferred,
+            },
             occurred_at=queued_at,
             once=True,
         )
@@ -370,11 +415,26 @@ class Switchboard:
             call_id=msg.call_id,
             cabin_id=info.id,
             site_id=info.site_id,
-            service=msg.service,
+            service=service,
             language=msg.language,
             queued_at=now - (now_wall - queued_at).total_seconds(),
+            priority=APPOINTMENT_PRIORITY if appointment is not None else 0,
+            preferred_agent=preferred,
         )
         await self._perform(self._route(lambda t: self.router.enqueue(request, t), ref=msg.ref))
+
+    async def _appointment(
+        self, reference: str, cabin_id: str, call_id: str
+    ) -> tuple[int | None, str] | None:
+        """The booked agent and service of the appointment, or ``None`` to queue a walk-in."""
+        lookup = self.appointment_lookup
+        if lookup is None or not cabin_id.isdigit():
+            return None
+        try:
+            return await asyncio.to_thread(lookup, reference, int(cabin_id))
+        except Exception:  # a failing lookup must not turn the citizen away
+            logger.exception("appointment lookup failed for call %s: queued as a walk-in", call_id)
+            return None
 
     # --- agent messages -------------------------------------------------------------------
 
@@ -542,6 +602,7 @@ class Switchboard:
                 waited_s=round((self._wall() - call.queued_at).total_seconds(), 1),
                 ring_timeout_s=max(0.0, action.deadline - self._monotonic()),
                 note=call.note,
+                appointment=call.appointment,
             )
         )
         self._log(call, EventKind.CALL_OFFERED, "hub", {"agent_id": action.agent_id})
@@ -644,7 +705,12 @@ class Switchboard:
         occurred_at: datetime | None = None,
         once: bool = False,
     ) -> None:
-        event_id = uuid.uuid5(_EVENTS_NS, f"{call.call_id}/{kind.value}") if once else uuid.uuid4()
+        # Logged once per call, or once per call and agent for an answer: after a transfer the
+        # next agent's answer is an event of its own.
+        key = f"{call.call_id}/{kind.value}"
+        if kind is EventKind.CALL_ANSWERED:
+            key += f"/{data.get('agent_id')}"
+        event_id = uuid.uuid5(_EVENTS_NS, key) if once else uuid.uuid4()
         try:
             event = NewEvent(
                 event_id=str(event_id),

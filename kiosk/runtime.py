@@ -174,6 +174,16 @@ async def presence_watch(
     )
 
 
+def qr_reader() -> Callable[[Frame], str | None] | None:
+    """The reader of QR codes in camera frames, or None when OpenCV cannot do it here."""
+    try:
+        from hardware.camera.qr import QrReader
+    except ImportError as exc:
+        logger.warning("the check-in screen cannot read QR codes: %s", exc)
+        return None
+    return QrReader()
+
+
 def initial_faults(devices: Devices, cfg: HardwareConfig) -> list[Event]:
     """A :class:`DeviceFailed` for each configured device that did not open."""
     return [
@@ -192,6 +202,7 @@ async def run_kiosk(
 ) -> int:
     """Run the kiosk until its window closes; returns the exit status."""
     from contract import signalling as p
+    from kiosk.effects.appointments_client import AppointmentsClient
     from kiosk.effects.call import Call, ReceivedFrame
     from kiosk.effects.hub_client import HubClient
     from kiosk.effects.office import OfficeInformation
@@ -318,6 +329,12 @@ async def run_kiosk(
                 ),
                 fleet=fleet,
                 citizen_dirs=(settings.citizen_dir, settings.tmp_dir),
+                appointments=AppointmentsClient(
+                    http, hub_url=settings.hub_url, token=credential.token
+                ),
+                camera=preview,
+                read_qr=qr_reader(),
+                qr_watching=lambda: flow.state is State.APPOINTMENT_CHECK_IN,
             ),
             deliver=app.send,
             view=app,

@@ -49,6 +49,8 @@ class KioskSettings(CabinLocalSettings):
     goodbye_s: Seconds = 8
     #: From this estimated wait on, the queue screen offers to come back later.
     long_wait_s: Seconds = 600
+    #: How many days ahead (today included) the cabin offers appointments.
+    appointment_days: Annotated[int, Field(ge=1, le=92)] = 14
     #: A lost hub is noticed within this many seconds, however the connection failed.
     hub_timeout_s: Annotated[float, Field(gt=0, le=10)] = 10
     orientation: Orientation = "landscape"
@@ -114,6 +116,7 @@ class KioskSettings(CabinLocalSettings):
             queue_idle_s=self.queue_inactivity_s,
             goodbye_s=self.goodbye_s,
             long_wait_s=self.long_wait_s,
+            appointment_days=self.appointment_days,
             required_devices=frozenset(self.required_devices),
         )
 

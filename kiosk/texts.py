@@ -105,6 +105,7 @@ HOME_ENTRIES: dict[HomeEntry, str] = {
     HomeEntry.COMPLAINT: _("Complaints and suggestions"),
     HomeEntry.PADRON_CERTIFICATE: _("Padrón certificate"),
     HomeEntry.APPOINTMENT: _("Book an appointment"),
+    HomeEntry.CHECK_IN: _("I have an appointment"),
 }
 #: Shown on a home entry that is not available yet.
 COMING_SOON = _("Coming soon")

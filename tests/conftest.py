@@ -1,8 +1,10 @@
-"""Fixtures every test package may use: a throwaway PostgreSQL 15 cluster."""
+"""Fixtures every test package may use: a throwaway PostgreSQL 15 cluster, and a guard that
+fails any test whose code logged personal data (:mod:`support.pii_guard`)."""
 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 import socket
@@ -10,9 +12,14 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+from support.pii_guard import OWN_LOGGERS, PersonalDataGuard
+
+if TYPE_CHECKING:
+    from hub.db import Database
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -105,3 +112,52 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     name = postgres_server.create_database()
     yield postgres_server.url(name)
     postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def _personal_data_guard() -> Iterator[PersonalDataGuard]:
+    """One guard on the root logger for the session; Cabina's loggers log at every level."""
+    guard = PersonalDataGuard()
+    root = logging.getLogger()
+    root.addHandler(guard)
+    levels = {name: logging.getLogger(name).level for name in OWN_LOGGERS}
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    yield guard
+    root.removeHandler(guard)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _no_personal_data_in_logs(_personal_data_guard: PersonalDataGuard) -> Iterator[None]:
+    """Fail a test whose code logged a DNI/NIE, an e-mail address or a mobile number."""
+    _personal_data_guard.leaks.clear()
+    yield
+    leaks = list(_personal_data_guard.leaks)
+    _personal_data_guard.leaks.clear()
+    if leaks:
+        lines = [
+            f"{leak.logger} {leak.level} {'/'.join(leak.kinds)}: {leak.text}" for leak in leaks
+        ]
+        pytest.fail("Personal data in the logs:\n" + "\n".join(lines), pytrace=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh hub database URL, once for SQLite and once for PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hub.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A migrated, empty hub database."""
+    from hub.db import Database  # the cabin's tests never need the hub's stack
+
+    db = Database(database_url)
+    db.upgrade()
+    yield db
+    db.dispose()

@@ -52,6 +52,9 @@ class CameraConfig(BaseModel):
     fps: float | None = Field(default=None, gt=0, le=240)
     #: ``simulator``: the cabin's name, drawn in the picture.
     label: str = "Cabina"
+    #: ``simulator``: a picture held up to the camera (a ticket's QR code), instead of the test
+    #: picture.
+    image: Path | None = None
 
     @field_validator("device", mode="before")
     @classmethod
@@ -68,7 +71,12 @@ def open_camera(cfg: CameraConfig, *, clock: Clock | None = None) -> Camera:
         from hardware.camera.simulator import SimulatedCamera
 
         return SimulatedCamera(
-            cfg.width or 640, cfg.height or 480, cfg.fps or 30.0, label=cfg.label, clock=clock
+            cfg.width or 640,
+            cfg.height or 480,
+            cfg.fps or 30.0,
+            label=cfg.label,
+            clock=clock,
+            image=cfg.image,
         )
     if cfg.backend == "file":
         from hardware.camera.file import FileCamera

@@ -4,6 +4,11 @@ It stands in for a webcam in the demo, on a technician's laptop and in tests. Ea
 colour bars, a grey ramp, a disc that sweeps across at a steady speed, the cabin's name and the
 capture time as text, and the capture time in machine-readable blocks at the top (see
 :mod:`hardware.camera.timestamp`) so a receiver can measure latency from the decoded video.
+
+It can also be shown a picture, as a citizen holds a ticket or a phone up to a real camera:
+:meth:`SimulatedCamera.show_image` (or ``image`` when it is made, ``camera.image`` in the
+hardware configuration) puts a picture file (a QR code, a document) in the middle of every
+frame, on white, until :meth:`SimulatedCamera.clear_image`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import logging
 import math
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -50,6 +56,7 @@ class SimulatedCamera:
         *,
         label: str = "Cabina",
         clock: Clock | None = None,
+        image: Path | None = None,
     ) -> None:
         try:
             import cv2
@@ -69,6 +76,10 @@ class SimulatedCamera:
         self._count = 0
         self._start = self._clock.monotonic()
         self._background = self._draw_background()
+        #: The frame shown instead of the test picture while an image is held up.
+        self._shown: Frame | None = None
+        if image is not None:
+            self.show_image(image)
 
     @property
     def width(self) -> int:
@@ -125,6 +136,34 @@ class SimulatedCamera:
         )
         region[:] = np.asarray(picture)
 
+    def show_image(self, path: Path) -> None:
+        """Hold the picture at ``path`` up to the camera: it fills the middle of every frame."""
+        picture = self._cv2.imread(str(path), self._cv2.IMREAD_COLOR)
+        if picture is None:
+            raise ValueError(f"Expected a picture file at {path}, but could not read one")
+        self.show(np.asarray(picture, dtype=np.uint8))
+
+    def show(self, picture: Frame) -> None:
+        """Hold ``picture`` (BGR) up to the camera, scaled to fit, on a white background."""
+        cv2 = self._cv2
+        width, height = self._width, self._height
+        top = band_height(height)
+        room_w, room_h = width * 9 // 10, (height - top) * 9 // 10
+        scale = min(room_w / picture.shape[1], room_h / picture.shape[0])
+        size = (max(1, int(picture.shape[1] * scale)), max(1, int(picture.shape[0] * scale)))
+        scaled = cv2.resize(picture, size, interpolation=cv2.INTER_NEAREST)
+        frame = np.full((height, width, 3), 255, dtype=np.uint8)
+        x = (width - size[0]) // 2
+        y = top + (height - top - size[1]) // 2
+        frame[y : y + size[1], x : x + size[0]] = scaled
+        with self._lock:
+            self._shown = frame
+
+    def clear_image(self) -> None:
+        """Back to the moving test picture."""
+        with self._lock:
+            self._shown = None
+
     def read(self) -> Frame:
         """The next frame, when it is due."""
         with self._lock:
@@ -134,9 +173,12 @@ class SimulatedCamera:
             ms = round(self._clock.time() * 1000)
             elapsed = self._clock.monotonic() - self._start
             self._count += 1
-            frame = self._background.copy()
-            self._draw_moving(frame, elapsed)
-            self._draw_text(frame, ms)
+            if self._shown is not None:
+                frame = self._shown.copy()
+            else:
+                frame = self._background.copy()
+                self._draw_moving(frame, elapsed)
+                self._draw_text(frame, ms)
             write_timestamp(frame, ms)
             return frame
 

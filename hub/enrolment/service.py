@@ -363,13 +363,15 @@ def poll(log: AttentionLog, *, request_id: int, poll_token: str, now: datetime) 
 
 def refuse(log: AttentionLog, *, request_id: int, user_id: int, now: datetime) -> bool:
     """Turn a waiting request down (a cabin nobody expected); whether it was waiting."""
-    with log.database.write_transaction() as session:
+    with log.writing() as session:
         request = session.get(EnrolmentRequest, request_id)
         if request is None or request.status is not EnrolmentStatus.PENDING:
             return False
         request.status = EnrolmentStatus.REFUSED
         request.decided_at = now
         request.decided_by = user_id
+        data = {"request_id": request_id, "serial": request.serial}
+        log.append_in(session, _audit(EventKind.AUDIT_ENROLMENT_REFUSED, user_id, now, data))
     logger.info("enrolment request %d refused by user %d", request_id, user_id)
     return True
 

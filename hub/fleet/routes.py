@@ -30,6 +30,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contract.cabin import CabinSettings
+from contract.events import EventKind, actor_for_user
+from hub.audit import audit, audit_in
 from hub.deps import (
     BoardDep,
     ClockDep,
@@ -235,13 +237,21 @@ def build_router() -> APIRouter:
 
     @router.put("/fleet/cabins/{cabin_id}/settings")
     def set_settings(
-        cabin_id: RowId, body: CabinSettings, database: DatabaseDep, user: TechnicianUser
+        cabin_id: RowId, body: CabinSettings, log: LogDep, clock: ClockDep, user: TechnicianUser
     ) -> dict[str, Any]:
         """Replace the kiosk settings the cabin receives with its configuration."""
         values = body.overrides()
-        with database.transaction() as session:
+        with log.writing() as session:
             _cabin(session, cabin_id)
             profile_of(session, cabin_id).settings = values
+            audit_in(
+                log,
+                session,
+                EventKind.AUDIT_CABIN_SETTINGS_CHANGED,
+                actor=actor_for_user(user.id),
+                now=clock(),
+                data={"cabin_id": cabin_id, "settings": values},
+            )
         logger.info("cabin %d: settings %s set by user %d", cabin_id, sorted(values), user.id)
         return values
 
@@ -254,6 +264,7 @@ def build_router() -> APIRouter:
         cabin_id: RowId,
         body: ActionIn,
         database: DatabaseDep,
+        log: LogDep,
         dispatcher: DispatcherDep,
         clock: ClockDep,
         user: TechnicianUser,
@@ -266,8 +277,17 @@ def build_router() -> APIRouter:
                     status.HTTP_409_CONFLICT,
                     detail=f"Expected a cabin in service, but cabin {cabin_id} is retired",
                 )
+        now = clock()
         action = await run_in_threadpool(
-            fleet.enqueue, database, cabin_id=cabin_id, kind=body.kind, user_id=user.id, now=clock()
+            fleet.enqueue, database, cabin_id=cabin_id, kind=body.kind, user_id=user.id, now=now
+        )
+        await run_in_threadpool(
+            audit,
+            log,
+            EventKind.AUDIT_REMOTE_ACTION,
+            actor=actor_for_user(user.id),
+            now=now,
+            data={"cabin_id": cabin_id, "action_id": action.id, "kind": body.kind.value},
         )
         await dispatcher.dispatch()
         with database.session() as session:
@@ -298,14 +318,26 @@ def build_router() -> APIRouter:
         responses={200: {"content": {"image/png": {}}}},
     )
     def get_screenshot(
-        action_id: str, session: SessionDep, settings: SettingsDep, _user: TechnicianUser
+        action_id: str,
+        session: SessionDep,
+        settings: SettingsDep,
+        log: LogDep,
+        clock: ClockDep,
+        user: TechnicianUser,
     ) -> Response:
-        """The screenshot a ``screenshot`` action took."""
+        """The screenshot a ``screenshot`` action took (it may show a citizen's screen: audited)."""
         action = _action(session, action_id)
         if action.screenshot is None:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, detail=f"Action {action_id} has no screenshot"
             )
+        audit(
+            log,
+            EventKind.AUDIT_RECORD_READ,
+            actor=actor_for_user(user.id),
+            now=clock(),
+            data={"what": "screenshot", "id": action_id, "cabin_id": action.cabin_id},
+        )
         path = settings.data_dir / "screenshots" / action.screenshot
         return Response(path.read_bytes(), media_type="image/png")
 

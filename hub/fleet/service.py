@@ -135,8 +135,12 @@ def finish(
     now: datetime,
     screenshot: str | None = None,
 ) -> FleetAction | None:
-    """Record a cabin's outcome; None if the action is not this cabin's or is already over."""
-    with database.transaction() as session:
+    """Record a cabin's outcome; None if the action is not this cabin's or is already over.
+
+    It reads, then writes: on SQLite the transaction takes the write lock first, so that another
+    writer in between makes it wait rather than fail.
+    """
+    with database.write_transaction() as session:
         action = session.get(FleetAction, action_id)
         if action is None or action.cabin_id != cabin_id:
             return None

@@ -1,6 +1,6 @@
 """One-time confirmation codes: made, hashed, and sent by e-mail (SMTP) or SMS.
 
-E-mail goes through a real SMTP server with :mod:`smtplib`. SMS has no vendor here: a gateway
+E-mail goes through a real SMTP server with :mod:`hub.mail`. SMS has no vendor here: a gateway
 implements :class:`SmsSender`; the shipped :class:`LoggingSmsSender` only records that a
 message would be sent, never its text (it holds the code) nor the number.
 """
@@ -11,14 +11,11 @@ import hashlib
 import hmac
 import logging
 import secrets
-import smtplib
-import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from typing import Protocol
 
 from contract.clock import Clock
+from hub import mail
 from hub.padron import texts
 from hub.padron.errors import CodeNotSent, NoContact
 from hub.padron.settings import PadronSettings
@@ -70,50 +67,19 @@ class LoggingSmsSender:
 
 
 class Mailer:
-    """Sends plain-text e-mail through the SMTP server in the settings."""
+    """Sends plain-text e-mail through the SMTP server in the settings (see :mod:`hub.mail`)."""
 
     def __init__(self, settings: PadronSettings, *, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
+        self._mailer = mail.Mailer(mail.SmtpSettings.from_padron(settings), clock=clock)
 
     def send(self, to: str, subject: str, body: str) -> None:
         """Send one message; :class:`CodeNotSent` if the server cannot be reached or refuses."""
-        settings = self.settings
-        if settings.smtp_host is None or settings.smtp_from is None:
-            raise CodeNotSent("Expected smtp_host and smtp_from to send e-mail, but one is unset")
-        message = EmailMessage()
-        message["From"] = settings.smtp_from
-        message["To"] = to
-        message["Subject"] = subject
-        message["Date"] = format_datetime(self.clock())
-        message["Message-ID"] = make_msgid(domain=settings.smtp_from.partition("@")[2] or None)
-        message.set_content(body)
         try:
-            smtp: smtplib.SMTP
-            if settings.smtp_security == "tls":
-                smtp = smtplib.SMTP_SSL(
-                    settings.smtp_host,
-                    settings.smtp_port,
-                    timeout=settings.smtp_timeout_s,
-                    context=ssl.create_default_context(),
-                )
-            else:
-                smtp = smtplib.SMTP(
-                    settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s
-                )
-            with smtp:
-                if settings.smtp_security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
-                if settings.smtp_username and settings.smtp_password:
-                    smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
-                smtp.send_message(message)
-        except (smtplib.SMTPException, OSError) as exc:
-            # Only the kind of failure and its status: a refusal's text names the recipient.
-            status = getattr(exc, "smtp_code", None)
-            raise CodeNotSent(
-                f"Expected the SMTP server {settings.smtp_host}:{settings.smtp_port} to accept "
-                f"the message, but got {type(exc).__name__}" + (f" ({status})" if status else "")
-            ) from exc
+            self._mailer.send(mail.Mail(to=to, subject=subject, text=body))
+        except mail.MailNotSent as exc:
+            raise CodeNotSent(str(exc)) from exc
         logger.info("confirmation code sent by e-mail")
 
 

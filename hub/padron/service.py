@@ -71,7 +71,7 @@ def build(
         source=source,
         identifier=identifier,
         issuer=issuer,
-        verifier=Verifier(log.database, clock=clock),
+        verifier=Verifier(log, clock=clock),
         verify_limiter=RateLimiter(
             limit=settings.verify_per_minute,
             window=timedelta(minutes=1),

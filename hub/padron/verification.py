@@ -15,7 +15,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from contract.clock import Clock
-from hub.db import Database
+from contract.events import EventKind, actor_for_user
+from hub.attention_log import AttentionLog
+from hub.audit import audit_in
 from hub.models import Site
 from hub.padron import csv_code
 from hub.padron.models import PadronCertificate
@@ -41,8 +43,9 @@ class Verdict:
 class Verifier:
     """Looks certificates up by their CSV."""
 
-    def __init__(self, database: Database, *, clock: Clock) -> None:
-        self.database = database
+    def __init__(self, log: AttentionLog, *, clock: Clock) -> None:
+        self.log = log
+        self.database = log.database
         self.clock = clock
 
     def _row(self, code: str) -> tuple[PadronCertificate, str | None] | None:
@@ -89,14 +92,27 @@ class Verifier:
         return csv_code.unseal(row.pdf_sealed, code, row.id)
 
     def revoke(self, certificate_id: str, *, by_user: int, reason: str) -> PadronCertificate:
-        """Mark a certificate revoked; revoking twice keeps the first date and reason."""
-        with self.database.transaction() as session:
+        """Mark a certificate revoked; revoking twice keeps the first date and reason.
+
+        The revocation is an ``audit.certificate_revoked`` event, written with it; the reason
+        stays with the certificate only (it may name the citizen).
+        """
+        with self.log.writing() as session:
             row = session.get(PadronCertificate, certificate_id, with_for_update=True)
             if row is None:
                 raise LookupError(f"No certificate {certificate_id}")
             if row.revoked_at is None:
-                row.revoked_at = self.clock()
+                now = self.clock()
+                row.revoked_at = now
                 row.revoked_by = by_user
                 row.revoked_reason = reason
+                audit_in(
+                    self.log,
+                    session,
+                    EventKind.AUDIT_CERTIFICATE_REVOKED,
+                    actor=actor_for_user(by_user),
+                    now=now,
+                    data={"certificate_id": certificate_id},
+                )
                 logger.info("certificate %s revoked by user %d", certificate_id, by_user)
             return row

@@ -24,6 +24,7 @@ from contract.events import (
     actor_for_user,
 )
 from hub.attention_log import AttentionLog, EventConflict, EventRefused, entry_data
+from hub.audit import audit
 from hub.deps import (
     ClockDep,
     CurrentCabin,
@@ -325,10 +326,20 @@ def build_router() -> APIRouter:
 
     @router.get("/attentions/{attention_id}", responses=refused(403))
     def get_attention(
-        attention_id: UUID, session: SessionDep, log: LogDep, user: CurrentUser
+        attention_id: UUID, session: SessionDep, log: LogDep, user: CurrentUser, clock: ClockDep
     ) -> AttentionDetail:
-        """One attention and its timeline: for supervisors and the agent who served it."""
+        """One attention and its timeline: for supervisors and the agent who served it.
+
+        Each read is audited (``audit.record_read``, what ``attention``).
+        """
         attention = _readable(session, str(attention_id), user)
+        audit(
+            log,
+            EventKind.AUDIT_RECORD_READ,
+            actor=actor_for_user(user.id),
+            now=clock(),
+            data={"what": "attention", "id": str(attention_id)},
+        )
         return AttentionDetail(
             **AttentionOut.model_validate(attention).model_dump(),
             timeline=_timeline(log.timeline(str(attention_id))),

@@ -108,7 +108,7 @@ def build_router() -> APIRouter:
         body: StatusIn, cabin: CurrentCabin, database: DatabaseDep, clock: ClockDep
     ) -> None:
         """The calling cabin's software version and when it started."""
-        with database.transaction() as session:
+        with database.write_transaction() as session:
             profile = profile_of(session, cabin.id)
             profile.software_version = body.version
             profile.started_at = body.started_at
@@ -119,7 +119,7 @@ def build_router() -> APIRouter:
         body: SelfTestIn, cabin: CurrentCabin, database: DatabaseDep, clock: ClockDep
     ) -> None:
         """The calling cabin's self-test."""
-        with database.transaction() as session:
+        with database.write_transaction() as session:
             profile = profile_of(session, cabin.id)
             profile.selftest = body.results
             profile.selftest_ok = body.ok

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Annotated
-from uuid import uuid4
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from contract.events import EventKind, NewEvent, actor_for_user
 from hub.attention_log import AttentionLog
+from hub.audit import audit_event
 from hub.deps import (
     AdminUser,
     BoardDep,
     ClockDep,
-    DatabaseDep,
     LogDep,
     RowId,
     SessionDep,
@@ -106,14 +105,13 @@ def _serial_taken(serial: str | None) -> HTTPException:
     )
 
 
-def _audit(kind: EventKind, actor_id: int, at: datetime, cabin_id: int) -> NewEvent:
-    return NewEvent(
-        event_id=str(uuid4()),
-        kind=kind,
-        actor=actor_for_user(actor_id),
-        occurred_at=at,
-        data={"cabin_id": cabin_id},
-    )
+def _audit(
+    kind: EventKind, actor_id: int, at: datetime, cabin_id: int, fields: list[str] | None = None
+) -> NewEvent:
+    data: dict[str, object] = {"cabin_id": cabin_id}
+    if fields is not None:
+        data["fields"] = sorted(fields)
+    return audit_event(kind, actor=actor_for_user(actor_id), now=at, data=data)
 
 
 def create_cabin(
@@ -173,7 +171,7 @@ def build_router() -> APIRouter:
 
     @router.patch("/{cabin_id}", responses=refused(409))
     def update_cabin(
-        cabin_id: RowId, body: CabinUpdate, database: DatabaseDep, admin: AdminUser
+        cabin_id: RowId, body: CabinUpdate, log: LogDep, admin: AdminUser, clock: ClockDep
     ) -> CabinOut:
         """Rename a cabin, move it, set its serial or status."""
         changes = body.model_dump(exclude_unset=True)
@@ -181,12 +179,17 @@ def build_router() -> APIRouter:
             if field in changes and changes[field] is None:
                 raise invalid(("body", field), f"Expected a value for {field}")
         try:
-            with database.write_transaction() as session:
+            with log.writing() as session:
                 cabin = _get(session, cabin_id)
                 if "site_id" in changes:
                     _check_site(session, changes["site_id"])
                 for field, value in changes.items():
                     setattr(cabin, field, value)
+                session.flush()
+                log.append_in(
+                    session,
+                    _audit(EventKind.AUDIT_CABIN_CHANGED, admin.id, clock(), cabin_id, [*changes]),
+                )
         except IntegrityError as exc:
             raise _serial_taken(body.serial) from exc
         logger.info("cabin %d changed by user %d: %s", cabin.id, admin.id, sorted(changes))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from contract.events import EventKind, NewEvent, actor_for_cabin, actor_for_user
 from hub.attention_log import AttentionLog
+from hub.audit import audit
 from hub.citizens import citizen_ref
 from hub.deps import (
     ClockDep,
@@ -258,15 +259,30 @@ def build_router() -> APIRouter:
 
     @router.get("/{call_id}/citizen", responses=refused(403))
     def citizen(
-        call_id: str, switchboard: SwitchboardDep, user: CurrentUser, session: SessionDep
+        call_id: str,
+        switchboard: SwitchboardDep,
+        user: CurrentUser,
+        session: SessionDep,
+        log: LogDep,
+        clock: ClockDep,
     ) -> CitizenOut:
-        """The identity check and earlier attentions of the citizen this agent is serving now."""
+        """The identity check and earlier attentions of the citizen this agent is serving now.
+
+        Reading a citizen's history is audited (``audit.record_read``, what ``history``).
+        """
         call, party = _call_for(switchboard, call_id, user)
         assert party == "agent"  # a signed-in person can only be the agent end
         found = _identity(session, call.attention_id)
-        if found is None:
-            return CitizenOut(identity=None, attentions=[])
-        identity, ref = found
-        return CitizenOut(identity=identity, attentions=_history(session, ref, call.attention_id))
+        identity = None if found is None else found[0]
+        history = [] if found is None else _history(session, found[1], call.attention_id)
+        # Looking is audited, even when the citizen is not identified yet.
+        audit(
+            log,
+            EventKind.AUDIT_RECORD_READ,
+            actor=actor_for_user(user.id),
+            now=clock(),
+            data={"what": "history", "id": call.attention_id, "attentions": len(history)},
+        )
+        return CitizenOut(identity=identity, attentions=history)
 
     return router

@@ -28,6 +28,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from contract.events import EventKind
+from hub.audit import actor_of, audit
 from hub.deps import ClockDep, DocumentsDep, LogDep, SwitchboardDep, UserOrCabin, invalid
 from hub.documents import JPEG, PDF, detect_type, party_of, record_upload
 from hub.refusals import refused
@@ -152,9 +154,13 @@ def build_router() -> APIRouter:
         responses={200: {"content": {PDF: {}, JPEG: {}}}, **refused(403)},
     )
     def download(
-        document_id: str, principal: UserOrCabin, clock: ClockDep, documents: DocumentsDep
+        document_id: str,
+        principal: UserOrCabin,
+        clock: ClockDep,
+        documents: DocumentsDep,
+        log: LogDep,
     ) -> Response:
-        """A document, for the cabin and the agent of its call only."""
+        """A document, for the cabin and the agent of its call only; each read is audited."""
         found = documents.get(document_id, clock())
         if found is None:
             raise HTTPException(
@@ -168,6 +174,13 @@ def build_router() -> APIRouter:
                 detail=f"Expected the cabin or the agent of call {document.call_id}, "
                 "but got neither",
             )
+        audit(
+            log,
+            EventKind.AUDIT_RECORD_READ,
+            actor=actor_of(principal),
+            now=clock(),
+            data={"what": "document", "id": document.document_id, "call_id": document.call_id},
+        )
         extension = "pdf" if document.content_type == PDF else "jpg"
         return Response(
             body,

@@ -23,8 +23,10 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contract.events import EventKind
 from contract.languages import Language
-from hub.deps import ClockDep, PadronDep, SupervisorUser, UserOrCabin
+from hub.audit import actor_of, audit
+from hub.deps import ClockDep, LogDep, PadronDep, SupervisorUser, UserOrCabin
 from hub.models import Cabin, Role, User
 from hub.padron import csv_code, errors
 from hub.padron.caller import Caller, NotYourAttention
@@ -262,8 +264,17 @@ def build_router() -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"application/pdf": {}}}, 403: {}, 404: {}},
     )
-    def certificate_pdf(certificate_id: str, principal: UserOrCabin, padron: PadronDep) -> Response:
-        """The PDF of a certificate, for the cabin of its attention or the agent who asked."""
+    def certificate_pdf(
+        certificate_id: str,
+        principal: UserOrCabin,
+        padron: PadronDep,
+        log: LogDep,
+        clock: ClockDep,
+    ) -> Response:
+        """The PDF of a certificate, for the cabin of its attention or the agent who asked.
+
+        Each read is audited (``audit.record_read``, what ``certificate``).
+        """
         try:
             pdf = padron.issuer.pdf_for(_caller(principal), certificate_id)
         except LookupError as exc:
@@ -272,6 +283,13 @@ def build_router() -> APIRouter:
             raise _forbidden(exc) from exc
         except errors.PadronError as exc:
             return _refusal(exc, "en")
+        audit(
+            log,
+            EventKind.AUDIT_RECORD_READ,
+            actor=actor_of(principal),
+            now=clock(),
+            data={"what": "certificate", "id": certificate_id},
+        )
         return Response(
             pdf,
             media_type="application/pdf",

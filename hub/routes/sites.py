@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,7 +15,10 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.deps import AdminUser, ClockDep, CurrentUser, DatabaseDep, RowId, SessionDep
+from contract.events import EventKind, actor_for_user
+from hub.attention_log import AttentionLog
+from hub.audit import audit_in
+from hub.deps import AdminUser, ClockDep, CurrentUser, LogDep, RowId, SessionDep
 from hub.models import Attention, Cabin, Site, User
 from hub.refusals import refused
 from hub.schedule import OpeningHours
@@ -116,6 +120,25 @@ def _name_taken(name: str) -> HTTPException:
     )
 
 
+def _audit(
+    log: AttentionLog,
+    session: Session,
+    kind: EventKind,
+    admin_id: int,
+    now: datetime,
+    site_id: int,
+    fields: Iterable[str],
+) -> None:
+    audit_in(
+        log,
+        session,
+        kind,
+        actor=actor_for_user(admin_id),
+        now=now,
+        data={"site_id": site_id, "fields": sorted(fields)},
+    )
+
+
 def build_router() -> APIRouter:
     """The sites: everyone signed in reads them, admins change them."""
     router = APIRouter(prefix="/api/sites", tags=["sites"])
@@ -129,14 +152,15 @@ def build_router() -> APIRouter:
         ]
 
     @router.post("", status_code=status.HTTP_201_CREATED, responses=refused(409))
-    def add_site(
-        body: SiteCreate, database: DatabaseDep, admin: AdminUser, clock: ClockDep
-    ) -> SiteOut:
+    def add_site(body: SiteCreate, log: LogDep, admin: AdminUser, clock: ClockDep) -> SiteOut:
         """Create a site."""
-        site = Site(**body.model_dump(), created_at=clock())
+        now = clock()
+        site = Site(**body.model_dump(), created_at=now)
         try:
-            with database.write_transaction() as session:
+            with log.writing() as session:
                 session.add(site)
+                session.flush()
+                _audit(log, session, EventKind.AUDIT_SITE_CREATED, admin.id, now, site.id, [])
         except IntegrityError as exc:
             raise _name_taken(body.name) from exc
         logger.info("site %d created by user %d", site.id, admin.id)
@@ -149,7 +173,7 @@ def build_router() -> APIRouter:
 
     @router.patch("/{site_id}", responses=refused(409))
     def update_site(
-        site_id: RowId, body: SiteUpdate, database: DatabaseDep, admin: AdminUser
+        site_id: RowId, body: SiteUpdate, log: LogDep, admin: AdminUser, clock: ClockDep
     ) -> SiteOut:
         """Change a site."""
         changes = body.model_dump(exclude_unset=True)
@@ -165,7 +189,7 @@ def build_router() -> APIRouter:
                     ]
                 )
         try:
-            with database.write_transaction() as session:
+            with log.writing() as session:
                 site = _get(session, site_id)
                 hours = changes.get("opening_hours", site.opening_hours)
                 try:
@@ -176,15 +200,19 @@ def build_router() -> APIRouter:
                     ) from exc
                 for field, value in changes.items():
                     setattr(site, field, value)
+                session.flush()
+                _audit(
+                    log, session, EventKind.AUDIT_SITE_CHANGED, admin.id, clock(), site.id, changes
+                )
         except IntegrityError as exc:
             raise _name_taken(str(changes.get("name"))) from exc
         logger.info("site %d changed by user %d: %s", site.id, admin.id, sorted(changes))
         return SiteOut.model_validate(site)
 
     @router.delete("/{site_id}", status_code=status.HTTP_204_NO_CONTENT, responses=refused(409))
-    def delete_site(site_id: RowId, database: DatabaseDep, admin: AdminUser) -> None:
+    def delete_site(site_id: RowId, log: LogDep, admin: AdminUser, clock: ClockDep) -> None:
         """Delete a site that nothing refers to yet."""
-        with database.write_transaction() as session:
+        with log.writing() as session:
             site = _get(session, site_id)
             for model, what in ((Cabin, "cabins"), (User, "users"), (Attention, "attentions")):
                 if session.scalar(select(exists().where(model.site_id == site_id))):
@@ -193,6 +221,7 @@ def build_router() -> APIRouter:
                         detail=f"Expected a site without {what}, but site {site_id} has some",
                     )
             session.delete(site)
+            _audit(log, session, EventKind.AUDIT_SITE_DELETED, admin.id, clock(), site_id, [])
         logger.info("site %d deleted by user %d", site_id, admin.id)
 
     return router

@@ -1,4 +1,5 @@
-"""The supervisors' board (cabins, queues, agents, today's figures) and the attentions export.
+"""The supervisors' board (cabins, queues, agents, today's figures), the attentions export and
+the appointments' figures (:mod:`hub.appointments.figures`).
 
 Live state (who is connected, ringing or talking, queues, device health) comes from the
 switchboard; today's figures come from the attentions table, counted over the hub's day (its
@@ -25,10 +26,20 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract.events import EventKind, actor_for_user
+from hub.appointments.figures import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    MAX_FIGURE_DAYS,
+    AppointmentFigures,
+    appointment_figures,
+)
+from hub.audit import audit
 from hub.db import Database
 from hub.deps import (
     ClockDep,
     DatabaseDep,
+    LogDep,
     SessionDep,
     SettingsDep,
     SupervisorUser,
@@ -378,11 +389,38 @@ def build_router() -> APIRouter:
             today=today,
         )
 
+    @router.get("/supervisor/appointments")
+    def appointments(
+        session: SessionDep,
+        settings: SettingsDep,
+        _supervisor: SupervisorUser,
+        start: Annotated[date, Query(alias="from")],
+        end: Annotated[date, Query(alias="to")],
+    ) -> AppointmentFigures:
+        """Bookings, no-shows, lead time and utilisation per service, ``from`` to ``to``."""
+        if end < start:
+            raise invalid(
+                ("query", "to"), f"Expected 'to' on or after 'from', but got {start} to {end}"
+            )
+        if (end - start).days >= MAX_FIGURE_DAYS:
+            raise invalid(
+                ("query", "to"),
+                f"Expected at most {MAX_FIGURE_DAYS} days, but got {(end - start).days + 1}",
+            )
+        for name, day in (("from", start), ("to", end)):
+            if not EARLIEST_DAY <= day <= LATEST_DAY:
+                raise invalid(
+                    ("query", name), f"Expected a day from {EARLIEST_DAY} to {LATEST_DAY}"
+                )
+        return appointment_figures(session, start, end, settings.timezone)
+
     @router.get("/attentions.csv", response_class=StreamingResponse)
     def export_csv(
         database: DatabaseDep,
         settings: SettingsDep,
-        _supervisor: SupervisorUser,
+        log: LogDep,
+        clock: ClockDep,
+        supervisor: SupervisorUser,
         start: Annotated[date, Query(alias="from")],
         end: Annotated[date, Query(alias="to")],
     ) -> StreamingResponse:
@@ -398,6 +436,13 @@ def build_router() -> APIRouter:
             )
         first, _ = _day_bounds(start, settings.timezone)
         _, last = _day_bounds(end, settings.timezone)
+        audit(
+            log,
+            EventKind.AUDIT_EXPORT,
+            actor=actor_for_user(supervisor.id),
+            now=clock(),
+            data={"what": "attentions.csv", "from": start.isoformat(), "to": end.isoformat()},
+        )
         logger.info("attentions exported from %s to %s", start, end)
         return StreamingResponse(
             _csv_rows(database, first, last, settings.timezone),

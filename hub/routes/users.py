@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from contract.events import CODE_PATTERN, EventKind, NewEvent, actor_for_user
 from contract.languages import CITIZEN_LANGUAGES
 from hub.attention_log import AttentionLog
+from hub.audit import audit_in
 from hub.deps import (
     AdminUser,
     ClockDep,
-    DatabaseDep,
     LogDep,
     PasswordsDep,
     RowId,
@@ -226,7 +226,7 @@ def build_router() -> APIRouter:
     def update_user(
         user_id: RowId,
         body: UserUpdate,
-        database: DatabaseDep,
+        log: LogDep,
         admin: AdminUser,
         passwords: PasswordsDep,
         clock: ClockDep,
@@ -237,7 +237,8 @@ def build_router() -> APIRouter:
             if field in changes and changes[field] is None:
                 raise invalid(("body", field), f"Expected a value for {field}")
         new_hash = passwords.hash(body.password) if body.password is not None else None
-        with database.write_transaction() as session:
+        now = clock()
+        with log.writing() as session:
             user = _get(session, user_id)
             if "site_id" in changes:
                 _check_site(session, body.site_id)
@@ -252,21 +253,37 @@ def build_router() -> APIRouter:
             if new_hash is not None:
                 user.password_hash = new_hash
             if new_hash is not None or changes.get("active") is False:
-                revoke_user_sessions(session, user.id, now=clock())
+                revoke_user_sessions(session, user.id, now=now)
+            # The fields changed, never their values: a password, a name.
+            audit_in(
+                log,
+                session,
+                EventKind.AUDIT_USER_CHANGED,
+                actor=actor_for_user(admin.id),
+                now=now,
+                data={"user_id": user.id, "fields": sorted(changes)},
+            )
         logger.info("user %d changed by user %d: %s", user.id, admin.id, sorted(changes))
         return UserOut.model_validate(user)
 
     @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=refused(409))
-    def deactivate_user(
-        user_id: RowId, database: DatabaseDep, admin: AdminUser, clock: ClockDep
-    ) -> None:
+    def deactivate_user(user_id: RowId, log: LogDep, admin: AdminUser, clock: ClockDep) -> None:
         """Deactivate an account (it stays, as attentions refer to it) and sign it out."""
-        with database.write_transaction() as session:
+        now = clock()
+        with log.writing() as session:
             user = _get(session, user_id)
             if user.role is Role.ADMIN:
                 _keep_an_admin(session, user.id)
             user.active = False
-            revoke_user_sessions(session, user.id, now=clock())
+            revoke_user_sessions(session, user.id, now=now)
+            audit_in(
+                log,
+                session,
+                EventKind.AUDIT_USER_CHANGED,
+                actor=actor_for_user(admin.id),
+                now=now,
+                data={"user_id": user.id, "fields": ["active"]},
+            )
         logger.info("user %d deactivated by user %d", user_id, admin.id)
 
     return router

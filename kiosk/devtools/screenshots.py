@@ -19,7 +19,14 @@ from kivy.core.window import Window
 
 from kiosk.devtools.driver import UiDriver
 from kiosk.devtools.layout_check import layout_problems
-from kiosk.devtools.tour import TOUR_PIN, Scene, sample_information, sample_person, scenes
+from kiosk.devtools.tour import (
+    TOUR_PIN,
+    Scene,
+    sample_information,
+    sample_person,
+    sample_qr_frame,
+    scenes,
+)
 from kiosk.flow import Flow, FlowConfig, State, Tick
 from kiosk.screens.app import KioskApp
 from kiosk.screens.display import LANDSCAPE, PORTRAIT
@@ -99,6 +106,8 @@ async def _stage(
         app.show_own_frame(
             sample_person(640, 480, shirt=(150, 40, 40), wall=(230, 222, 200), seed=3)
         )
+    if flow.state is State.APPOINTMENT_CHECK_IN:
+        app.show_own_frame(sample_qr_frame(640, 480))
     if flow.state is State.STEP_SIGN:
         await driver.draw(
             "pad", [(0.12 + i * 0.04, 0.35 + 0.18 * ((i * 7) % 5) / 4) for i in range(18)]

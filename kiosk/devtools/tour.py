@@ -18,6 +18,7 @@ from babel.dates import get_day_names
 from PIL import Image, ImageDraw
 
 from contract import signalling as p
+from kiosk.devtools.appointment_tour import appointment_scenes
 from kiosk.devtools.padron_tour import padron_scenes
 from kiosk.flow import (
     AnswerConsent,
@@ -225,6 +226,7 @@ def scenes(lang: str, now: datetime) -> list[Scene]:
         Scene("technician", technician),
         Scene("inactivity", home, warning=True),
         *(Scene(name, reach) for name, reach in padron_scenes(lang, now, sample_page)),
+        *(Scene(name, reach) for name, reach in appointment_scenes(lang, now)),
     ]
 
 
@@ -264,3 +266,16 @@ def sample_person(
     )
     rgb = np.asarray(picture, dtype=np.uint8)
     return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def sample_qr_frame(width: int, height: int) -> npt.NDArray[np.uint8]:
+    """A camera frame (BGR) of a receipt's QR code held up to the camera, on a grey wall."""
+    import qrcode
+
+    code = qrcode.make("https://cabina.example.org/cita/g/" + "x" * 43).get_image()
+    side = height * 3 // 4
+    picture = np.asarray(code.convert("RGB").resize((side, side)), dtype=np.uint8)
+    frame = np.full((height, width, 3), 150, dtype=np.uint8)
+    top, left = (height - side) // 2, (width - side) // 2
+    frame[top : top + side, left : left + side] = picture[:, :, ::-1]
+    return frame

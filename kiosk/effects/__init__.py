@@ -10,6 +10,8 @@ out, and what comes of it goes back to the flow as an event. ::
     call.py             the video call with the agent (aiortc); encoding.py, its codec
     padron.py           the padrón commands: the hub's padrón API (padron_client.py), the
                         certificate's preview, the printers
+    appointments.py     the appointment commands: the hub's appointment API
+                        (appointments_client.py), the appointment's ticket, the QR watch
     office.py           the office's address and opening hours, from the hub
     presence.py         the camera's watch that wakes the attract screen
 

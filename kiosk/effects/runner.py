@@ -23,9 +23,12 @@ from contract import signalling as p
 from hardware.errors import HardwareError
 from hardware.receipt_printer import Align, Ticket, TicketLine
 from kiosk import texts
+from kiosk.effects import appointments
 from kiosk.effects.padron import PadronCommand, PadronParts, carry_out
 from kiosk.flow import (
+    BookAppointment,
     CancelStep,
+    CheckInAppointment,
     Command,
     ConfirmIdentity,
     DeviceFailed,
@@ -34,8 +37,11 @@ from kiosk.flow import (
     HubLink,
     IdentifyCitizen,
     IssueCertificate,
+    LoadAvailability,
     LoadInformation,
+    LoadNextSlot,
     PrepareStep,
+    PrintAppointmentReceipt,
     PrintCertificate,
     PrintTicket,
     RecordEvent,
@@ -44,6 +50,7 @@ from kiosk.flow import (
     SetMute,
     StartCall,
     StopCall,
+    WatchForQr,
 )
 from kiosk.privacy import privacy_reset
 from kiosk.screens.information import InformationItem
@@ -93,6 +100,13 @@ class Parts:
     a4_printer: Any = None
     #: The hub's padrón API (a :class:`kiosk.effects.padron_client.PadronClient`, already open).
     padron: Any = None
+    #: The hub's appointment API (a :class:`kiosk.effects.appointments_client.AppointmentsClient`).
+    appointments: Any = None
+    #: The camera the check-in screen reads QR codes from, and the reader of a frame's code.
+    camera: Any = None
+    read_qr: Callable[[Any], str | None] | None = None
+    #: Whether the check-in screen still watches for a QR code (the flow's state says).
+    qr_watching: Callable[[], bool] = lambda: True
     #: Builds the call's media for a call id (:func:`kiosk.runtime.run_kiosk` makes one).
     new_call: Callable[[str], CallLike] | None = None
     information: InformationSource | None = None
@@ -110,6 +124,7 @@ class CommandRunner:
         self._deliver = deliver
         self._view = view
         self._call: CallLike | None = None
+        self._qr_watch: asyncio.Task[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Every command run, by type name, in order: what the technician's log and tests read.
         self.history: list[str] = []
@@ -154,6 +169,16 @@ class CommandRunner:
             command, IdentifyCitizen | ConfirmIdentity | IssueCertificate | PrintCertificate
         ):
             self._spawn(self._padron(command))
+        elif isinstance(
+            command, LoadAvailability | BookAppointment | LoadNextSlot | CheckInAppointment
+        ):
+            parts_ = appointments.AppointmentParts(parts.appointments, parts.receipt_printer)
+            self._spawn(self._deliver_all(appointments.carry_out(command, parts_)))
+        elif isinstance(command, PrintAppointmentReceipt):
+            printing = appointments.print_receipt(command, parts.receipt_printer)
+            self._spawn(self._deliver_all(printing))
+        elif isinstance(command, WatchForQr):
+            self._watch_for_qr(command)
         else:
             raise TypeError(f"Expected a flow command, but got {type(command).__name__}")
 
@@ -179,6 +204,13 @@ class CommandRunner:
     def on_link(self, online: bool) -> None:
         """The hub became reachable, or was lost."""
         self._deliver(HubLink(online=online))
+        if online:
+            self.refresh_offers()
+
+    def refresh_offers(self) -> None:
+        """Ask the hub what can be booked here (the booking tile follows the answer)."""
+        if self.parts.appointments is not None:
+            self._spawn(self._load_offers())
 
     async def close(self) -> None:
         """Hang up any call and wait for the work in progress to stop."""
@@ -204,6 +236,30 @@ class CommandRunner:
 
     async def _deliver_result(self, work: Awaitable[Event]) -> None:
         self._deliver(await work)
+
+    async def _deliver_all(self, work: Awaitable[Sequence[Event]]) -> None:
+        for event in await work:
+            self._deliver(event)
+
+    async def _load_offers(self) -> None:
+        loaded = await appointments.load_offers(self.parts.appointments)
+        if loaded is not None:
+            self._deliver(loaded)
+
+    def _watch_for_qr(self, command: WatchForQr) -> None:
+        parts = self.parts
+        if self._qr_watch is not None:
+            self._qr_watch.cancel()
+        if parts.read_qr is None:
+            logger.warning("the check-in screen watches for a QR code, but there is no reader")
+            return
+        watch = appointments.watch_for_qr(
+            command, parts.camera, parts.read_qr, watching=parts.qr_watching
+        )
+        task = asyncio.get_running_loop().create_task(self._deliver_all(watch))
+        self._qr_watch = task
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
 
     async def _start_call(self, command: StartCall) -> None:
         if self.parts.new_call is None:
@@ -271,3 +327,5 @@ class CommandRunner:
         self._view.clear_video()
         self._view.show_information(None)
         privacy_reset(command.session, self.parts.citizen_dirs)
+        # Between two visits: what can be booked may have changed at the hub.
+        self.refresh_offers()

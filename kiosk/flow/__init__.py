@@ -10,21 +10,27 @@ is how the rest of the kiosk uses it:
 - :mod:`kiosk.flow.commands`: what it gives (record an event, send to the hub, run a step …);
 - :mod:`kiosk.flow.errors`: what :meth:`Flow.dispatch` raises;
 - :mod:`kiosk.flow.guards`: where each citizen event is accepted;
-- :mod:`kiosk.flow.machine`, :mod:`kiosk.flow.call`, :mod:`kiosk.flow.padron`: the handlers,
-  reached through one table, :data:`HANDLERS`.
+- :mod:`kiosk.flow.machine`, :mod:`kiosk.flow.call`, :mod:`kiosk.flow.padron`,
+  :mod:`kiosk.flow.appointments`: the handlers, reached through one table, :data:`HANDLERS`.
 """
 
 from __future__ import annotations
 
+from kiosk.flow.appointments import AppointmentVisit
 from kiosk.flow.commands import (
+    BookAppointment,
     CancelStep,
+    CheckInAppointment,
     Command,
     ConfirmIdentity,
     EraseCitizenData,
     IdentifyCitizen,
     IssueCertificate,
+    LoadAvailability,
     LoadInformation,
+    LoadNextSlot,
     PrepareStep,
+    PrintAppointmentReceipt,
     PrintCertificate,
     PrintTicket,
     RecordEvent,
@@ -33,6 +39,7 @@ from kiosk.flow.commands import (
     SetMute,
     StartCall,
     StopCall,
+    WatchForQr,
 )
 from kiosk.flow.config import (
     FlowConfig,
@@ -46,17 +53,29 @@ from kiosk.flow.errors import (
 from kiosk.flow.events import (
     AnswerConsent,
     AnswerSurvey,
+    AppointmentBooked,
+    AppointmentCheckedIn,
+    AppointmentFailed,
+    AppointmentKey,
+    AppointmentRetry,
+    AvailabilityLoaded,
     Back,
+    BookNextSlot,
     CancelWaiting,
     CertificatePrinted,
     CertificateReady,
+    ChooseAppointmentField,
     ChooseCertificate,
     ChooseDateField,
+    ChooseDay,
     ChooseEntry,
     ChooseLanguage,
+    ChooseOffer,
     ChooseService,
+    ChooseSlot,
     CitizenEvent,
     ComeBackLater,
+    ConfirmBooking,
     ConfirmPrint,
     ConfirmStep,
     DeclineStep,
@@ -71,16 +90,20 @@ from kiosk.flow.events import (
     HangUp,
     HubLink,
     KioskEvent,
+    NextSlotLoaded,
+    OffersLoaded,
     PadronFailed,
     PadronIdentified,
     PadronKey,
     PadronRetry,
     PresenceDetected,
     PresenceLost,
+    QrRead,
     RequestTicket,
     SkipSurvey,
     StepFinished,
     StepPrepared,
+    SubmitAppointment,
     SubmitPadron,
     SubmitSignature,
     TechnicianGesture,
@@ -89,11 +112,14 @@ from kiosk.flow.events import (
     ToggleLargeText,
     ToggleMute,
     TouchScreen,
+    TypeReference,
 )
 from kiosk.flow.guards import ACCEPTED_IN
 from kiosk.flow.machine import HANDLERS, Flow
 from kiosk.flow.padron import PadronVisit
 from kiosk.flow.states import (
+    APPOINTMENT_STATES,
+    BOOKING_STATES,
     CALL_STATES,
     PADRON_STATES,
     STEP_STATE_BY_KIND,
@@ -104,19 +130,25 @@ from kiosk.flow.states import (
 
 # fmt: off
 __all__ = [
-    "ACCEPTED_IN", "CALL_STATES", "HANDLERS", "PADRON_STATES", "STEP_STATES", "STEP_STATE_BY_KIND",
-    "AnswerConsent", "AnswerSurvey", "Back", "CancelStep", "CancelWaiting", "CertificatePrinted",
-    "CertificateReady", "ChooseCertificate", "ChooseDateField", "ChooseEntry", "ChooseLanguage",
-    "ChooseService", "CitizenEvent", "ComeBackLater", "Command", "ConfirmIdentity", "ConfirmPrint",
-    "ConfirmStep", "DeclineStep", "DeviceFailed", "DeviceRecovered", "EnterPin",
+    "ACCEPTED_IN", "APPOINTMENT_STATES", "BOOKING_STATES", "CALL_STATES", "HANDLERS",
+    "PADRON_STATES", "STEP_STATES", "STEP_STATE_BY_KIND", "AnswerConsent", "AnswerSurvey",
+    "AppointmentBooked", "AppointmentCheckedIn", "AppointmentFailed", "AppointmentKey",
+    "AppointmentRetry", "AppointmentVisit", "AvailabilityLoaded", "Back", "BookAppointment",
+    "BookNextSlot", "CancelStep", "CancelWaiting", "CertificatePrinted", "CertificateReady",
+    "CheckInAppointment", "ChooseAppointmentField", "ChooseCertificate", "ChooseDateField",
+    "ChooseDay", "ChooseEntry", "ChooseLanguage", "ChooseOffer", "ChooseService", "ChooseSlot",
+    "CitizenEvent", "ComeBackLater", "Command", "ConfirmBooking", "ConfirmIdentity",
+    "ConfirmPrint", "ConfirmStep", "DeclineStep", "DeviceFailed", "DeviceRecovered", "EnterPin",
     "EraseCitizenData", "Event", "Finish", "Flow", "FlowConfig", "FlowError", "HandsetHungUp",
     "HandsetKey", "HandsetLifted", "HangUp", "HomeEntry", "HubLink", "IdentifyCitizen",
-    "InvalidChoice", "IssueCertificate", "KioskEvent", "LoadInformation", "PadronFailed",
-    "PadronIdentified", "PadronKey", "PadronRetry", "PadronVisit", "PrepareStep",
-    "PresenceDetected", "PresenceLost", "PrintCertificate", "PrintTicket", "RecordEvent",
+    "InvalidChoice", "IssueCertificate", "KioskEvent", "LoadAvailability", "LoadInformation",
+    "LoadNextSlot", "NextSlotLoaded", "OffersLoaded", "PadronFailed", "PadronIdentified",
+    "PadronKey", "PadronRetry", "PadronVisit", "PrepareStep", "PresenceDetected", "PresenceLost",
+    "PrintAppointmentReceipt", "PrintCertificate", "PrintTicket", "QrRead", "RecordEvent",
     "RequestTicket", "RunStep", "SendToHub", "SetMute", "SkipSurvey", "StartCall", "State",
-    "StepFinished", "StepPrepared", "StopCall", "SubmitPadron", "SubmitSignature",
-    "TechnicianGesture", "Tick", "ToggleHighContrast", "ToggleLargeText", "ToggleMute",
-    "TouchScreen", "TransitionRefused", "UnhandledEvent",
+    "StepFinished", "StepPrepared", "StopCall", "SubmitAppointment", "SubmitPadron",
+    "SubmitSignature", "TechnicianGesture", "Tick", "ToggleHighContrast", "ToggleLargeText",
+    "ToggleMute", "TouchScreen", "TransitionRefused", "TypeReference", "UnhandledEvent",
+    "WatchForQr",
 ]
 # fmt: on

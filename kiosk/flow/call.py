@@ -23,6 +23,7 @@ from contract import signalling as p
 from contract.events import EventKind
 from kiosk.flow import commands as cmd
 from kiosk.flow import events as ev
+from kiosk.flow.appointments import AppointmentVisit
 from kiosk.flow.config import FlowConfig
 from kiosk.flow.errors import InvalidChoice
 from kiosk.flow.states import CALL_STATES, STEP_STATE_BY_KIND, STEP_STATES, State
@@ -53,6 +54,9 @@ class CallHandlers:
     handset_request: bool
     _out: list[cmd.Command]
     _new_id: Callable[[], str]
+    #: The appointment the citizen checked in, if any (:mod:`kiosk.flow.appointments`).
+    appointment: AppointmentVisit
+    _offer_next_slot: Callable[[], None]
 
     def _go(self, state: State) -> None:
         raise NotImplementedError
@@ -125,6 +129,8 @@ class CallHandlers:
             service=session.service,
             language=session.language,
             ref=session.call_id,
+            # A citizen who checked in their appointment goes ahead of walk-ins.
+            appointment=self.appointment.checked_in,
         )
         self._send(request)
         self.notice = None
@@ -239,6 +245,7 @@ class CallHandlers:
             self.session.queue_position = m.position
             self.session.estimated_wait_s = m.estimated_wait_s
             self.session.queued_at = m.queued_at
+            self._offer_next_slot()
 
     def _on_service_closed(self, m: p.ServiceClosed) -> None:
         if self._ours(m.call_id) and self.state is State.QUEUE:

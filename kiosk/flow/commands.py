@@ -17,14 +17,34 @@ from typing import Literal
 from pydantic import JsonValue
 
 from contract import signalling as p
+from contract.appointments import Appointment, BookingRequest, CheckIn
 from contract.events import EventKind
 from kiosk.session import Session
 
 # fmt: off
 __all__ = [
-    "CancelStep", "Command", "ConfirmIdentity", "EraseCitizenData", "IdentifyCitizen",
-    "IssueCertificate", "LoadInformation", "PrepareStep", "PrintCertificate", "PrintTicket",
-    "RecordEvent", "RunStep", "SendToHub", "SetMute", "StartCall", "StopCall",
+    "BookAppointment",
+    "CancelStep",
+    "CheckInAppointment",
+    "Command",
+    "ConfirmIdentity",
+    "EraseCitizenData",
+    "IdentifyCitizen",
+    "IssueCertificate",
+    "LoadAvailability",
+    "LoadInformation",
+    "LoadNextSlot",
+    "PrepareStep",
+    "PrintAppointmentReceipt",
+    "PrintCertificate",
+    "PrintTicket",
+    "RecordEvent",
+    "RunStep",
+    "SendToHub",
+    "SetMute",
+    "StartCall",
+    "StopCall",
+    "WatchForQr",
 ]
 # fmt: on
 
@@ -158,6 +178,59 @@ class PrintCertificate:
     a4: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class LoadAvailability:
+    """Ask the hub for an offer's free places from ``first`` to ``last`` (dates at the office);
+    answer with ``AvailabilityLoaded`` or ``AppointmentFailed``."""
+
+    request_id: str
+    offer_id: int
+    first: date
+    last: date
+
+
+@dataclass(frozen=True, slots=True)
+class BookAppointment:
+    """Book at the hub; answer with ``AppointmentBooked`` or ``AppointmentFailed``."""
+
+    request_id: str
+    booking: BookingRequest = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PrintAppointmentReceipt:
+    """Print the appointment's ticket (date, time, place, reference, QR of its link)."""
+
+    appointment: Appointment = field(repr=False)
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadNextSlot:
+    """Ask the hub for the earliest free time of ``service``; then ``NextSlotLoaded``."""
+
+    request_id: str
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchForQr:
+    """Read the camera's frames for a QR code while the check-in screen shows; then
+    ``QrRead`` with ``watch_id``."""
+
+    watch_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInAppointment:
+    """Join the citizen's appointment; answer with ``AppointmentCheckedIn`` or
+    ``AppointmentFailed``."""
+
+    request_id: str
+    attention_id: str
+    check_in: CheckIn = field(repr=False)
+
+
 Command = (
     RecordEvent
     | SendToHub
@@ -174,4 +247,10 @@ Command = (
     | ConfirmIdentity
     | IssueCertificate
     | PrintCertificate
+    | LoadAvailability
+    | BookAppointment
+    | PrintAppointmentReceipt
+    | LoadNextSlot
+    | WatchForQr
+    | CheckInAppointment
 )

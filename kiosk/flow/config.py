@@ -31,6 +31,8 @@ class FlowConfig:
     long_wait_s: float = 600.0
     #: Devices without which no call is possible.
     required_devices: frozenset[str] = frozenset({"camera"})
+    #: How many days ahead (today included) the booking screens offer.
+    appointment_days: int = 14
     pin_attempts: int = 3
     comment_chars: int = 500
 
@@ -43,6 +45,8 @@ class FlowConfig:
                 f"Expected the default language among {self.languages}, "
                 f"but got {self.default_language!r}"
             )
+        if self.appointment_days < 1:
+            raise ValueError(f"Expected appointment_days >= 1, but got {self.appointment_days}")
         for name in ("idle_s", "warning_s", "queue_idle_s", "goodbye_s", "long_wait_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"Expected {name} > 0, but got {getattr(self, name)}")

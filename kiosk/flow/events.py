@@ -9,24 +9,78 @@ are dispatched as they are. Each of them has an entry in :data:`kiosk.flow.machi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
 from contract import signalling as p
+from contract.appointments import Appointment, DayAvailability, Offer, Slot
 from kiosk.flow.states import HomeEntry
 
 # fmt: off
 __all__ = [
-    "AnswerConsent", "AnswerSurvey", "Back", "CancelWaiting", "CertificatePrinted",
-    "CertificateReady", "ChooseCertificate", "ChooseDateField", "ChooseEntry", "ChooseLanguage",
-    "ChooseService", "CitizenEvent", "ComeBackLater", "ConfirmPrint", "ConfirmStep",
-    "DeclineStep", "DeviceFailed", "DeviceRecovered", "EnterPin", "Event", "Finish",
-    "HandsetHungUp", "HandsetKey", "HandsetLifted", "HangUp", "HubLink", "KioskEvent",
-    "PadronFailed", "PadronIdentified", "PadronKey", "PadronRetry", "PresenceDetected",
-    "PresenceLost", "RequestTicket", "SkipSurvey", "StepFinished", "StepPrepared",
-    "SubmitPadron", "SubmitSignature", "TechnicianGesture", "Tick", "ToggleHighContrast",
-    "ToggleLargeText", "ToggleMute", "TouchScreen",
+    "AnswerConsent",
+    "AnswerSurvey",
+    "AppointmentBooked",
+    "AppointmentCheckedIn",
+    "AppointmentFailed",
+    "AppointmentKey",
+    "AppointmentRetry",
+    "AvailabilityLoaded",
+    "Back",
+    "BookNextSlot",
+    "CancelWaiting",
+    "CertificatePrinted",
+    "CertificateReady",
+    "ChooseAppointmentField",
+    "ChooseCertificate",
+    "ChooseDateField",
+    "ChooseDay",
+    "ChooseEntry",
+    "ChooseLanguage",
+    "ChooseOffer",
+    "ChooseService",
+    "ChooseSlot",
+    "CitizenEvent",
+    "ComeBackLater",
+    "ConfirmBooking",
+    "ConfirmPrint",
+    "ConfirmStep",
+    "DeclineStep",
+    "DeviceFailed",
+    "DeviceRecovered",
+    "EnterPin",
+    "Event",
+    "Finish",
+    "HandsetHungUp",
+    "HandsetKey",
+    "HandsetLifted",
+    "HangUp",
+    "HubLink",
+    "KioskEvent",
+    "NextSlotLoaded",
+    "OffersLoaded",
+    "PadronFailed",
+    "PadronIdentified",
+    "PadronKey",
+    "PadronRetry",
+    "PresenceDetected",
+    "PresenceLost",
+    "QrRead",
+    "RequestTicket",
+    "SkipSurvey",
+    "StepFinished",
+    "StepPrepared",
+    "SubmitAppointment",
+    "SubmitPadron",
+    "SubmitSignature",
+    "TechnicianGesture",
+    "Tick",
+    "ToggleHighContrast",
+    "ToggleLargeText",
+    "ToggleMute",
+    "TouchScreen",
+    "TypeReference",
 ]
 # fmt: on
 
@@ -190,6 +244,66 @@ class PadronRetry:
     """The citizen tries again after a padrón problem."""
 
 
+@dataclass(frozen=True, slots=True)
+class ChooseOffer:
+    """The citizen chose the errand of their appointment (an :class:`Offer`'s id)."""
+
+    offer_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseDay:
+    """The citizen chose a day (a date at the office) among those with places."""
+
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseSlot:
+    """The citizen chose a time of the day they chose."""
+
+    starts_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseAppointmentField:
+    """The citizen touched a field to type in (``name``, ``document``, ``email`` …)."""
+
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentKey:
+    """A key of the appointment keyboard: a character, ``space`` or ``erase``."""
+
+    key: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitAppointment:
+    """The citizen is done typing: their details, or a reference and DNI/NIE."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmBooking:
+    """The citizen read the summary and the data notice, and books."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentRetry:
+    """The citizen tries again after an appointment problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class BookNextSlot:
+    """From a long queue, the citizen books the next free time instead of waiting."""
+
+
+@dataclass(frozen=True, slots=True)
+class TypeReference:
+    """The citizen would rather type their appointment's reference than show its QR code."""
+
+
 # --- events: from devices and the kiosk itself ----------------------------------------------
 
 
@@ -313,6 +427,64 @@ class PadronFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class OffersLoaded:
+    """What the hub lets the cabin's citizens book (empty: the booking tile is dimmed)."""
+
+    offers: tuple[Offer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityLoaded:
+    """The days of an offer with free places, as the hub answered ``request_id``."""
+
+    request_id: str
+    days: tuple[DayAvailability, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentBooked:
+    """The hub booked the appointment; ``appointment`` carries its management link."""
+
+    request_id: str
+    appointment: Appointment = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NextSlotLoaded:
+    """The earliest free time for the queue's service (None: there is none)."""
+
+    request_id: str
+    slot: Slot | None
+
+
+@dataclass(frozen=True, slots=True)
+class QrRead:
+    """The camera read a QR code while the check-in screen watched for one."""
+
+    watch_id: str
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentCheckedIn:
+    """The hub found the citizen's appointment and checked them in."""
+
+    request_id: str
+    appointment: Appointment = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentFailed:
+    """An appointment request failed: a refusal's ``code`` (:data:`contract.appointments.
+    RefusalCode`), ``hub_unreachable``, or another short code; ``reason`` as the hub gave it."""
+
+    request_id: str
+    code: str
+    message: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passed: the kiosk sends one about twice a second for timeouts."""
 
@@ -345,6 +517,16 @@ CitizenEvent = (
     | ChooseCertificate
     | ConfirmPrint
     | PadronRetry
+    | ChooseOffer
+    | ChooseDay
+    | ChooseSlot
+    | ChooseAppointmentField
+    | AppointmentKey
+    | SubmitAppointment
+    | ConfirmBooking
+    | AppointmentRetry
+    | BookNextSlot
+    | TypeReference
 )
 KioskEvent = (
     HandsetLifted
@@ -361,6 +543,13 @@ KioskEvent = (
     | CertificateReady
     | CertificatePrinted
     | PadronFailed
+    | OffersLoaded
+    | AvailabilityLoaded
+    | AppointmentBooked
+    | NextSlotLoaded
+    | QrRead
+    | AppointmentCheckedIn
+    | AppointmentFailed
     | Tick
 )
 #: Anything :meth:`kiosk.flow.Flow.dispatch` accepts: its own events and the hub's messages.

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kiosk.flow import events as ev
-from kiosk.flow.states import CALL_STATES, PADRON_STATES, State
+from kiosk.flow.states import APPOINTMENT_STATES, CALL_STATES, PADRON_STATES, State
 
 S = State
 #: Where each guarded citizen event is accepted; anywhere else it raises TransitionRefused.
@@ -35,10 +35,12 @@ ACCEPTED_IN: Mapping[type[Any], frozenset[State]] = {
         {S.LANGUAGE, S.HOME, S.TOPIC, S.CONSENT, S.CLOSED, S.INFORMATION, S.COMPLAINT}
         | {S.OUT_OF_SERVICE, S.TECHNICIAN}
         | (PADRON_STATES - {S.PADRON_PRINTING, S.PADRON_DONE})
+        | (APPOINTMENT_STATES - {S.APPOINTMENT_DONE})
     ),
     ev.Finish: frozenset(
         {S.HOME, S.TOPIC, S.CONSENT, S.CLOSED, S.INFORMATION, S.COMPLAINT, S.OUT_OF_SERVICE}
         | (PADRON_STATES - {S.PADRON_PRINTING})
+        | APPOINTMENT_STATES
     ),
     ev.RequestTicket: frozenset({S.OUT_OF_SERVICE, S.INFORMATION, S.CLOSED}),
     ev.ToggleLargeText: frozenset(State) - {S.ATTRACT},
@@ -51,6 +53,16 @@ ACCEPTED_IN: Mapping[type[Any], frozenset[State]] = {
     ev.ChooseCertificate: frozenset({S.PADRON_KIND}),
     ev.ConfirmPrint: frozenset({S.PADRON_PREVIEW}),
     ev.PadronRetry: frozenset({S.PADRON_PROBLEM}),
+    ev.ChooseOffer: frozenset({S.APPOINTMENT_OFFER}),
+    ev.ChooseDay: frozenset({S.APPOINTMENT_DAY}),
+    ev.ChooseSlot: frozenset({S.APPOINTMENT_TIME}),
+    ev.ChooseAppointmentField: frozenset({S.APPOINTMENT_DETAILS, S.APPOINTMENT_REFERENCE}),
+    ev.AppointmentKey: frozenset({S.APPOINTMENT_DETAILS, S.APPOINTMENT_REFERENCE}),
+    ev.SubmitAppointment: frozenset({S.APPOINTMENT_DETAILS, S.APPOINTMENT_REFERENCE}),
+    ev.ConfirmBooking: frozenset({S.APPOINTMENT_CONFIRM}),
+    ev.AppointmentRetry: frozenset({S.APPOINTMENT_PROBLEM}),
+    ev.BookNextSlot: frozenset({S.QUEUE}),
+    ev.TypeReference: frozenset({S.APPOINTMENT_CHECK_IN}),
 }
 #: Events that show someone is using the cabin: they restart the inactivity countdown.
 ACTIVITY: tuple[type[Any], ...] = (

@@ -13,7 +13,8 @@ the machine is in :mod:`kiosk.flow.call`. ::
        └────────── inactivity (after a warning) or the goodbye: privacy reset ◄───────────┘
 
 From HOME the citizen may also get a padrón certificate by themselves, through the PADRON_*
-states (see :mod:`kiosk.flow.padron`).
+states (see :mod:`kiosk.flow.padron`), book an appointment or join the one they have, through
+the APPOINTMENT_* states (see :mod:`kiosk.flow.appointments`).
 
 Lifting the handset on the way to a call asks for an agent, as on a telephone: TOPIC without
 CONSENT, or QUEUE at once when the cabin has one topic (see :mod:`kiosk.flow.call`).
@@ -23,13 +24,15 @@ or a required device has failed; TECHNICIAN is reached from ATTRACT by a hidden 
 PIN.
 
 Every event reaches its handler through one table, :data:`HANDLERS` (event type → handler),
-merged from this module's, :data:`kiosk.flow.call.CALL_HANDLERS` and
-:data:`kiosk.flow.padron.PADRON_HANDLERS`; every hub message has an entry, those the flow never
-acts on included (:data:`kiosk.flow.call.NOT_FOR_THE_FLOW`). Anything without an entry raises
-:class:`~kiosk.flow.errors.UnhandledEvent`. A citizen event in a state that does not accept
-it (:data:`kiosk.flow.guards.ACCEPTED_IN`) raises :class:`~kiosk.flow.errors.TransitionRefused`;
-a value the flow cannot take (an unknown language, a disabled entry) raises
-:class:`~kiosk.flow.errors.InvalidChoice`. All three leave the flow unchanged.
+merged from this module's, :data:`kiosk.flow.call.CALL_HANDLERS`,
+:data:`kiosk.flow.padron.PADRON_HANDLERS` and
+:data:`kiosk.flow.appointments.APPOINTMENT_HANDLERS`; every hub message has an entry, those the
+flow never acts on included (:data:`kiosk.flow.call.NOT_FOR_THE_FLOW`). Anything without an
+entry raises :class:`~kiosk.flow.errors.UnhandledEvent`. A citizen event in a state that does
+not accept it (:data:`kiosk.flow.guards.ACCEPTED_IN`) raises
+:class:`~kiosk.flow.errors.TransitionRefused`; a value the flow cannot take (an unknown
+language, a disabled entry) raises :class:`~kiosk.flow.errors.InvalidChoice`. All three leave
+the flow unchanged.
 """
 
 from __future__ import annotations
@@ -42,16 +45,18 @@ from datetime import datetime
 from typing import Any
 
 from contract import signalling as p
+from contract.appointments import Offer
 from contract.clock import utc_now
 from contract.events import EventKind
 from kiosk.flow import commands as cmd
 from kiosk.flow import events as ev
+from kiosk.flow.appointments import APPOINTMENT_HANDLERS, AppointmentHandlers, AppointmentVisit
 from kiosk.flow.call import CALL_HANDLERS, CallHandlers
 from kiosk.flow.config import FlowConfig
 from kiosk.flow.errors import InvalidChoice, TransitionRefused, UnhandledEvent
 from kiosk.flow.guards import ACCEPTED_IN, ACTIVITY
 from kiosk.flow.padron import PADRON_HANDLERS, PadronHandlers, PadronVisit
-from kiosk.flow.states import CALL_STATES, PADRON_STATES, HomeEntry, State
+from kiosk.flow.states import APPOINTMENT_STATES, CALL_STATES, PADRON_STATES, HomeEntry, State
 from kiosk.privacy import redact
 from kiosk.session import Session
 
@@ -62,7 +67,7 @@ S = State
 _NEEDS_SERVICE = frozenset({S.HOME, S.TOPIC, S.CONSENT, S.COMPLAINT})
 
 
-class Flow(CallHandlers, PadronHandlers):
+class Flow(CallHandlers, PadronHandlers, AppointmentHandlers):
     """The state machine of one cabin's touchscreen."""
 
     def __init__(
@@ -98,6 +103,10 @@ class Flow(CallHandlers, PadronHandlers):
         self._back_from_information = State.HOME
         #: The padrón certificate errand (what the citizen typed, what the hub answered).
         self.padron = PadronVisit()
+        #: The appointment errand (what the citizen chose and typed, what the hub answered).
+        self.appointment = AppointmentVisit()
+        #: What the hub lets this cabin's citizens book; refreshed by the kiosk after visits.
+        self.appointment_offers: tuple[Offer, ...] = ()
         self._last_activity = self._entered_at = monotonic()
         self._warning = False
         self._out: list[cmd.Command] = []
@@ -129,7 +138,8 @@ class Flow(CallHandlers, PadronHandlers):
             HomeEntry.INFORMATION: True,
             HomeEntry.COMPLAINT: home,
             HomeEntry.PADRON_CERTIFICATE: home and self.padron_available,
-            HomeEntry.APPOINTMENT: False,
+            HomeEntry.APPOINTMENT: home and self.booking_available,
+            HomeEntry.CHECK_IN: home and self.service_available,
         }
 
     def warning_remaining(self) -> float | None:
@@ -201,6 +211,7 @@ class Flow(CallHandlers, PadronHandlers):
             self._record(EventKind.ATTENTION_ENDED, reason=reason)
         self._out.append(cmd.EraseCitizenData(session))
         self.padron = PadronVisit()
+        self.appointment = AppointmentVisit()
         self.session = Session(language=self.config.default_language)
         self.notice = None
         self.step_running = self.technician_unlocked = self.handset_request = False
@@ -248,6 +259,10 @@ class Flow(CallHandlers, PadronHandlers):
             self._go(S.TOPIC)
         elif e.entry is HomeEntry.PADRON_CERTIFICATE:
             self._start_padron()
+        elif e.entry is HomeEntry.APPOINTMENT:
+            self._start_booking()
+        elif e.entry is HomeEntry.CHECK_IN:
+            self._start_check_in()
         elif e.entry is HomeEntry.INFORMATION:
             self._back_from_information = self.state
             self._out.append(cmd.LoadInformation(self.session.language))
@@ -289,6 +304,9 @@ class Flow(CallHandlers, PadronHandlers):
             return
         if self.state in PADRON_STATES:
             self._padron_back()
+            return
+        if self.state in APPOINTMENT_STATES:
+            self._appointment_back()
             return
         target = {
             S.HOME: S.LANGUAGE,
@@ -409,4 +427,5 @@ HANDLERS: Mapping[type[Any], _Handler] = _merge(
     },
     CALL_HANDLERS,
     PADRON_HANDLERS,
+    APPOINTMENT_HANDLERS,
 )

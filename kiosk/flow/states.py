@@ -9,7 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
-    "CALL_STATES", "PADRON_STATES", "STEP_STATES", "STEP_STATE_BY_KIND", "HomeEntry", "State",
+    "APPOINTMENT_STATES", "BOOKING_STATES", "CALL_STATES", "PADRON_STATES", "STEP_STATES",
+    "STEP_STATE_BY_KIND", "HomeEntry", "State",
 ]  # fmt: skip
 
 
@@ -43,6 +44,16 @@ class State(StrEnum):
     PADRON_PRINTING = "padron_printing"
     PADRON_DONE = "padron_done"
     PADRON_PROBLEM = "padron_problem"
+    #: Appointments (cita previa): booking one, or joining one (:mod:`kiosk.flow.appointments`).
+    APPOINTMENT_OFFER = "appointment_offer"
+    APPOINTMENT_DAY = "appointment_day"
+    APPOINTMENT_TIME = "appointment_time"
+    APPOINTMENT_DETAILS = "appointment_details"
+    APPOINTMENT_CONFIRM = "appointment_confirm"
+    APPOINTMENT_DONE = "appointment_done"
+    APPOINTMENT_PROBLEM = "appointment_problem"
+    APPOINTMENT_CHECK_IN = "appointment_check_in"
+    APPOINTMENT_REFERENCE = "appointment_reference"
 
 
 #: The states of an agent-driven step, by the step's kind.
@@ -58,6 +69,15 @@ STEP_STATES: frozenset[State] = frozenset(STEP_STATE_BY_KIND.values())
 CALL_STATES: frozenset[State] = STEP_STATES | {State.CALL}
 #: The states of the padrón certificate's self-service.
 PADRON_STATES: frozenset[State] = frozenset(s for s in State if s.value.startswith("padron_"))
+#: The states of booking an appointment, or of joining one at its time.
+APPOINTMENT_STATES: frozenset[State] = frozenset(
+    s for s in State if s.value.startswith("appointment_")
+)
+#: The states of booking only.
+BOOKING_STATES: frozenset[State] = APPOINTMENT_STATES - {
+    State.APPOINTMENT_CHECK_IN,
+    State.APPOINTMENT_REFERENCE,
+}
 
 
 class HomeEntry(StrEnum):
@@ -67,5 +87,7 @@ class HomeEntry(StrEnum):
     INFORMATION = "information"
     COMPLAINT = "complaint"
     PADRON_CERTIFICATE = "padron_certificate"
-    #: Shown but not available yet.
+    #: Book an appointment: live when the hub has offers for the cabin's site.
     APPOINTMENT = "appointment"
+    #: "I have an appointment": join it by its QR code or its reference.
+    CHECK_IN = "check_in"

@@ -76,6 +76,15 @@ SCREENS: dict[State, tuple[str, str]] = {
     State.PADRON_PRINTING: ("padron_printing", "PadronPrintingScreen"),
     State.PADRON_DONE: ("padron_done", "PadronDoneScreen"),
     State.PADRON_PROBLEM: ("padron_problem", "PadronProblemScreen"),
+    State.APPOINTMENT_OFFER: ("appointment_offer", "AppointmentOfferScreen"),
+    State.APPOINTMENT_DAY: ("appointment_day", "AppointmentDayScreen"),
+    State.APPOINTMENT_TIME: ("appointment_time", "AppointmentTimeScreen"),
+    State.APPOINTMENT_DETAILS: ("appointment_details", "AppointmentDetailsScreen"),
+    State.APPOINTMENT_CONFIRM: ("appointment_confirm", "AppointmentConfirmScreen"),
+    State.APPOINTMENT_DONE: ("appointment_done", "AppointmentDoneScreen"),
+    State.APPOINTMENT_PROBLEM: ("appointment_problem", "AppointmentProblemScreen"),
+    State.APPOINTMENT_CHECK_IN: ("appointment_check_in", "AppointmentCheckInScreen"),
+    State.APPOINTMENT_REFERENCE: ("appointment_reference", "AppointmentReferenceScreen"),
 }
 _SHARED_KV = ("widgets", "root", "inactivity")
 

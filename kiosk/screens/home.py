@@ -17,6 +17,7 @@ class HomeScreen(KioskScreen):
     complaint_enabled = BooleanProperty(True)
     certificate_enabled = BooleanProperty(False)
     appointment_enabled = BooleanProperty(False)
+    check_in_enabled = BooleanProperty(False)
     notice = StringProperty("")
 
     def render(self, flow: Flow) -> None:
@@ -28,6 +29,7 @@ class HomeScreen(KioskScreen):
         self.complaint_enabled = entries[HomeEntry.COMPLAINT]
         self.certificate_enabled = entries[HomeEntry.PADRON_CERTIFICATE]
         self.appointment_enabled = entries[HomeEntry.APPOINTMENT]
+        self.check_in_enabled = entries[HomeEntry.CHECK_IN]
         self.notice = texts.notice_text(flow.notice, self.lang)
 
     def choose(self, entry: str) -> None:

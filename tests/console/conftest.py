@@ -57,6 +57,9 @@ def make_settings(tmp_path: Path) -> Callable[..., HubSettings]:
             "port": free_port(),
             "ring_timeout_s": 10.0,
             "wrapup_s": 60.0,
+            # A mail server nobody listens on: notices are queued (the console says the receipt
+            # goes by e-mail) and wait for one, as in a hub whose mail server is down.
+            "padron": {"smtp_host": "127.0.0.1", "smtp_port": 9, "smtp_from": "cita@example.org"},
         }
         return load_settings(HubSettings, None, values | overrides)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -27,26 +26,13 @@ def free_port() -> int:
         return port
 
 
-class FakeClock:
-    """A wall clock that moves only when told to."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        """Move forward by ``timedelta(**delta)``."""
-        self.now += timedelta(**delta)
-        return self.now
-
-
 def console_app(settings: HubSettings, hasher: PasswordHasher, clock: Clock = utc_now) -> FastAPI:
     """The hub, console included."""
     from hub.app import create_app
+    from hub.padron.otp import LoggingSmsSender
 
-    return create_app(settings, password_hasher=hasher, clock=clock)
+    # An SMS gateway of the test's own, so that appointment receipts are queued by SMS too.
+    return create_app(settings, password_hasher=hasher, clock=clock, sms_sender=LoggingSmsSender())
 
 
 @dataclass

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from console.office import FakeClock, Office, sign_in
+from console.office import Office, sign_in
+from support.clock import FakeClock
 from support.peers import Peer, open_peer
 
 from hub.fleet import alert_routes

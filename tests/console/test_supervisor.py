@@ -9,7 +9,8 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from console.office import Connected, FakeClock, Office
+from console.office import Connected, Office
+from support.clock import FakeClock
 
 from contract.clock import Clock
 from contract.events import EventKind, NewEvent

@@ -5,7 +5,7 @@ hub serving it on a loopback port with an HTTP client.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,6 +13,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from support.clock import FakeClock
 
 from cabina.config import load_settings
 from hub.db import Database
@@ -21,39 +22,6 @@ from hub.services import services_of
 from hub.settings import HubSettings
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
-
-
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        """Move forward by ``timedelta(**delta)``."""
-        self.now += timedelta(**delta)
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database URL, once for SQLite and once for PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hub.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    """A migrated, empty database."""
-    db = Database(database_url)
-    db.upgrade()
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ from hub.models import Outcome, Service, Topic
 from hub.routes.attentions import MAX_BATCH
 
 if TYPE_CHECKING:
-    from tests.hub.conftest import FakeClock, Staff
+    from support.clock import FakeClock
+
+    from tests.hub.conftest import Staff
 
 
 @dataclass

@@ -18,8 +18,10 @@ from hub.services import services_of
 from hub.settings import HubSettings
 
 if TYPE_CHECKING:
+    from support.clock import FakeClock
+
     from hub.server import BackgroundHub
-    from tests.hub.conftest import FakeClock, Staff
+    from tests.hub.conftest import Staff
 
 
 def audit_kinds(database: Database) -> list[str]:

@@ -674,6 +674,25 @@ def test_enqueue_of_a_ringing_call_does_not_ring_again() -> None:
     assert (view.status, view.request.queued_at) == (CallStatus.RINGING, 0.0)
 
 
+def test_a_withdrawn_call_may_be_presented_again_with_its_queue_time() -> None:
+    router = make_router()
+    bring_available(router, "a1", 0.0)
+    router.enqueue(request("c1", 1.0), 1.0)
+    router.enqueue(request("c2", 2.0), 2.0)
+    # The cabin of c1 lost its connection while c1 rang: the ring stops, c2 rings instead.
+    actions = router.withdraw("c1", 3.0)
+    assert actions[:2] == [
+        RingCancelled("c1", "a1", "cancelled"),
+        CallEnded("c1", None, "cancelled"),
+    ]
+    assert ringing_agent(router, "c2") == "a1"
+    assert router.call_of("c1") is None
+    # Back, it asks again with its first time and goes before c3, who asked after it.
+    router.enqueue(request("c3", 2.5), 3.5)
+    router.enqueue(request("c1", 1.0), 4.0)
+    assert router.queue("padron", "es") == ("c1", "c3")
+
+
 def test_enqueue_of_an_ended_call_is_refused() -> None:
     router = make_router()
     router.enqueue(request("c1"), 0.0)

@@ -1,7 +1,9 @@
 """Property-based tests of the call router: random agents, sites and operations.
 
 After every operation the router's state is read back through its views and checked against
-the routing rules, computed here independently of the router's indices.
+the routing rules, computed here independently of the router's indices. Calls come as walk-ins
+and as appointments (a higher priority, often with a preferred agent, sometimes one who never
+signs in).
 """
 
 from __future__ import annotations
@@ -86,6 +88,13 @@ class RouterMachine(RuleBasedStateMachine):
         self.connected_at: dict[str, float] = {}
         self.talk_times: list[float] = []
         self.serial = 0
+        # Calls whose preferred agent has not been rung for them yet, and until when each
+        # may wait for that agent (until a tick at or after that time).
+        self.prefer: dict[str, str] = {}
+        self.hold_until: dict[str, float] = {}
+        # The preference of each call rung in the last step, as it was before the step.
+        self.prefer_before: dict[str, str] = {}
+        self.held_before: set[str] = set()
 
     @initialize(
         specs=st.lists(agent_specs, min_size=1, max_size=5),
@@ -121,14 +130,21 @@ class RouterMachine(RuleBasedStateMachine):
                 self.agent_presence(n, "online")
                 self.agent_presence(n, "available")
         for site, service, language in calls:
-            self.enqueue(site, service, language, waited=0.0, count=1)
+            self.enqueue(site, service, language, waited=0.0, count=1, priority=0, prefer=None)
 
     # Bookkeeping.
 
     def apply(self, actions: list[Action]) -> None:
         self.actions += actions
         for action in actions:
-            if isinstance(action, QueuePosition):
+            if isinstance(action, Ring):
+                preferred = self.prefer.get(action.call_id)
+                if preferred is not None:
+                    self.prefer_before.setdefault(action.call_id, preferred)
+                if preferred == action.agent_id:
+                    del self.prefer[action.call_id]
+                    self.hold_until.pop(action.call_id, None)
+            elif isinstance(action, QueuePosition):
                 self.told[action.call_id] = (action.position, action.estimated_wait_s)
             elif isinstance(action, Connected):
                 self.connected_at[action.call_id] = self.now
@@ -142,6 +158,9 @@ class RouterMachine(RuleBasedStateMachine):
                     self.front.discard(action.call_id)
                 else:
                     self.front.add(action.call_id)
+                # An ended or transferred call waits for no one.
+                self.prefer.pop(action.call_id, None)
+                self.hold_until.pop(action.call_id, None)
         for call_id in self.live:
             view = self.router.call_of(call_id)
             if view is None or view.status is not CallStatus.WAITING:
@@ -220,14 +239,39 @@ class RouterMachine(RuleBasedStateMachine):
         language=languages,
         waited=st.sampled_from([0.0, 0.0, 1.0, 2.5]),
         count=st.integers(1, 3),
+        priority=st.sampled_from([0, 0, 1, 2]),
+        prefer=st.none() | index | st.just(-1),
     )
-    def enqueue(self, site: str, service: str, language: str, waited: float, count: int) -> None:
+    def enqueue(
+        self,
+        site: str,
+        service: str,
+        language: str,
+        waited: float,
+        count: int,
+        priority: int,
+        prefer: int | None,
+    ) -> None:
+        # -1: an agent who never signs in.
+        preferred = None if prefer is None else "nobody" if prefer < 0 else self.agent_id(prefer)
         for _ in range(count):
             self.serial += 1
             call_id = f"c{self.serial:03}"
             queued_at = self.now - waited
-            request = CallRequest(call_id, f"k{self.serial}", site, service, language, queued_at)
+            request = CallRequest(
+                call_id,
+                f"k{self.serial}",
+                site,
+                service,
+                language,
+                queued_at,
+                priority=priority,
+                preferred_agent=preferred,
+            )
             self.live.add(call_id)
+            if preferred is not None:
+                self.prefer[call_id] = preferred
+                self.hold_until[call_id] = self.now + RING_TIMEOUT
             self.apply(self.router.enqueue(request, self.now))
 
     @precondition(lambda self: bool(self.live))
@@ -249,6 +293,26 @@ class RouterMachine(RuleBasedStateMachine):
         assert call_id not in self.live
         assert self.router.call_of(call_id) is None
         self.refused(lambda: self.router.cancel(call_id, self.now), "call_ended")
+
+    @precondition(lambda self: self.has(CallStatus.WAITING) or self.has(CallStatus.RINGING))
+    @rule(n=index)
+    def cabin_reconnects(self, n: int) -> None:
+        """A cabin drops a call not yet answered and presents it again on its return."""
+        calls = self.calls(CallStatus.WAITING) + self.calls(CallStatus.RINGING)
+        call = calls[n % len(calls)]
+        call_id = call.request.call_id
+        self.apply(self.router.withdraw(call_id, self.now))
+        assert self.router.call_of(call_id) is None
+        assert call_id not in self.live
+        # Each is its own step: the rules hold in between (the call is gone meanwhile).
+        self.rules_hold()
+        self.live.add(call_id)
+        # Presented again as new: its preference, if any, and its wait for it start over.
+        request = call.request
+        if request.preferred_agent is not None:
+            self.prefer[call_id] = request.preferred_agent
+            self.hold_until[call_id] = self.now + RING_TIMEOUT
+        self.apply(self.router.enqueue(request, self.now))
 
     @precondition(lambda self: self.has(CallStatus.RINGING))
     @rule(
@@ -305,6 +369,9 @@ class RouterMachine(RuleBasedStateMachine):
         self.now += dt
         # Without a tick, events arrive after a deadline, before the hub's next tick.
         if tick:
+            for call_id, until in list(self.hold_until.items()):
+                if until <= self.now:
+                    del self.hold_until[call_id]
             self.apply(self.router.tick(self.now))
 
     @precondition(lambda self: self.has(CallStatus.CONNECTED))
@@ -386,9 +453,23 @@ class RouterMachine(RuleBasedStateMachine):
             and self.site_has_room(agent.site_id, loads)
         )
 
-    def order(self, call: CallView) -> tuple[int, float, str]:
+    def order(self, call: CallView) -> tuple[int, int, float, str]:
         front = call.request.call_id in self.front
-        return (0 if front else 1, call.request.queued_at, call.request.call_id)
+        request = call.request
+        return (0 if front else 1, -request.priority, request.queued_at, request.call_id)
+
+    def held(self, call_id: str) -> bool:
+        """Whether the call may wait for its preferred agent: available, skilled, in time."""
+        preferred = self.prefer.get(call_id)
+        call = self.router.call_of(call_id)
+        if preferred is None or call_id not in self.hold_until or call is None:
+            return False
+        agent = self.view(preferred)
+        return (
+            agent is not None
+            and agent.presence is AgentState.AVAILABLE
+            and agent.skills.covers(call.request.service, call.request.language)
+        )
 
     def waiting_by_queue(self) -> dict[tuple[str, str], list[CallView]]:
         queues: dict[tuple[str, str], list[CallView]] = {}
@@ -411,8 +492,11 @@ class RouterMachine(RuleBasedStateMachine):
         self.queue_positions_are_true()
         self.agent_states_are_derived_and_reported()
         self.next_deadline_is_the_earliest()
+        self.preferred_agents_come_first()
         self.actions = []
         self.direct_ring = None
+        self.prefer_before = {}
+        self.held_before = {call_id for call_id in self.live if self.held(call_id)}
 
     def calls_and_agents_agree(self) -> None:
         seen: set[str] = set()
@@ -459,7 +543,10 @@ class RouterMachine(RuleBasedStateMachine):
         loads = self.site_loads()
         agents = self.agent_views().values()
         for call in self.calls(CallStatus.WAITING):
+            held = self.held(call.request.call_id)
             for agent in agents:
+                if held and agent.agent_id != self.prefer[call.request.call_id]:
+                    continue  # it waits for its preferred agent, who is busy
                 assert not self.eligible(agent, call.request, loads), (
                     f"{call.request.call_id} waits while {agent.agent_id} could take it"
                 )
@@ -470,10 +557,14 @@ class RouterMachine(RuleBasedStateMachine):
         for action in self.actions:
             if not isinstance(action, Ring) or action.call_id == self.direct_ring:
                 continue
+            if self.prefer_before.get(action.call_id) == action.agent_id:
+                continue  # a preferred agent is rung ahead of the queue
             rung = self.router.call_of(action.call_id)
             assert rung is not None
             key = (rung.request.service, rung.request.language)
             for waiting in queues.get(key, []):
+                if self.held(waiting.request.call_id):
+                    continue  # it waits for its preferred agent
                 if self.order(waiting) < self.order(rung):
                     # Only a full cabin site may hold an earlier call back.
                     assert waiting.request.site_id != rung.request.site_id
@@ -483,6 +574,10 @@ class RouterMachine(RuleBasedStateMachine):
         queues = self.waiting_by_queue()
         for key, calls in queues.items():
             assert self.router.queue(*key) == tuple(c.request.call_id for c in calls)
+            # No call of higher priority is behind one of lower (but for transferred calls,
+            # sent back to the front).
+            priorities = [c.request.priority for c in calls if c.request.call_id not in self.front]
+            assert priorities == sorted(priorities, reverse=True)
         for action in self.actions:
             if isinstance(action, QueuePosition):
                 call = self.router.call_of(action.call_id)
@@ -529,7 +624,33 @@ class RouterMachine(RuleBasedStateMachine):
         pending += [
             v.wrapup_until for v in self.agent_views().values() if v.wrapup_until is not None
         ]
+        pending += [until for call_id, until in self.hold_until.items() if call_id in self.live]
         assert self.router.next_deadline() == (min(pending) if pending else None)
+
+    def preferred_agents_come_first(self) -> None:
+        """A call rung elsewhere than at its preferred agent could not have waited for them."""
+        for action in self.actions:
+            if not isinstance(action, Ring) or action.call_id == self.direct_ring:
+                continue
+            preferred = self.prefer_before.get(action.call_id)
+            if preferred is None or preferred == action.agent_id:
+                continue
+            call = self.router.call_of(action.call_id)
+            assert call is not None
+            agent = self.view(preferred)
+            if agent is None or action.call_id not in self.hold_until:
+                continue  # never signed in, or it has waited long enough
+            # Held before this step and still available and skilled: it had to wait for them.
+            assert not (action.call_id in self.held_before and self.held(action.call_id)), (
+                f"{action.call_id} rang at {action.agent_id} while waiting for {preferred}"
+            )
+            # Nor was the preferred agent free for it: they would have been rung instead.
+            loads = self.site_loads()
+            assert not (
+                self.eligible(agent, call.request, loads)
+                and action.call_id not in agent.ringing
+                and not agent.calls
+            ), f"{action.call_id} rang at {action.agent_id} while {preferred} was free"
 
 
 def test_router_keeps_its_rules_under_random_events() -> None:

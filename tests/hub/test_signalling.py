@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from uuid import uuid4
@@ -17,7 +18,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from hub.app import create_app
+from hub.attention_log import entry_data
 from hub.db import Database
+from hub.models import Attention
 from hub.server import BackgroundHub
 from hub.services import services_of
 from hub.settings import HubSettings
@@ -267,7 +270,9 @@ def test_a_waiting_cabin_keeps_its_place_across_a_hub_restart(
     assert [entry.kind for entry in timeline].count("call.queued") == 1
 
 
-async def _transfer(hub: BackgroundHub, cabin_token: str, first: str, second: str) -> None:
+async def _transfer(
+    hub: BackgroundHub, cabin_token: str, first: str, second: str, attention_id: str
+) -> None:
     async with (
         await open_peer(hub.ws_url, "/ws/cabin", cabin_token) as cabin,
         await open_peer(hub.ws_url, "/ws/agent", first) as laia,
@@ -275,7 +280,7 @@ async def _transfer(hub: BackgroundHub, cabin_token: str, first: str, second: st
         await laia.send(type="presence.set", state="available")
         await laia.expect("presence", state="available")
         await cabin.send(
-            type="call.request", call_id="c-t", attention_id=str(uuid4()),
+            type="call.request", call_id="c-t", attention_id=attention_id,
             service="padron", language="ca",
         )  # fmt: skip
         await laia.expect("call.ring", call_id="c-t")
@@ -299,8 +304,27 @@ async def _transfer(hub: BackgroundHub, cabin_token: str, first: str, second: st
 def test_a_transferred_call_reaches_the_next_agent_with_the_note(
     served: tuple[BackgroundHub, FastAPI], place: Place
 ) -> None:
-    hub, _ = served
+    hub, app = served
     _, cabin_token = place.cabin(place.site())
     first = place.agent("laia", ["ca"], ["padron"])
     second = place.agent("pau", ["ca"], ["tributs"])
-    asyncio.run(_transfer(hub, cabin_token, first, second))
+    attention_id = str(uuid4())
+    asyncio.run(_transfer(hub, cabin_token, first, second, attention_id))
+    # Each answer is in the timeline, and the attention is now the second agent's to close.
+    services = services_of(app)
+
+    def answers() -> list[object]:
+        timeline = services.attention_log.timeline(attention_id)
+        return [
+            entry_data(entry)["agent_id"] for entry in timeline if entry.kind == "call.answered"
+        ]
+
+    # The event writer writes a moment later, from its own task.
+    deadline = time.monotonic() + 30
+    while len(answers()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first_answer, second_answer = answers()
+    assert first_answer != second_answer
+    with services.database.session() as session:
+        attention = session.get(Attention, attention_id)
+        assert attention is not None and str(attention.agent_id) == second_answer

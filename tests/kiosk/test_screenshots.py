@@ -44,7 +44,7 @@ async def _check(sizes: dict[str, tuple[int, int]], variants: tuple[str, ...]) -
             seen += 1
             assert app.current_screen().name == shot.scene.name or shot.scene.warning
             found += [f"{shot.path(Path('.'))}: {p}" for p in layout_problems(app.root_widget)]
-        assert seen == len(CITIZEN_LANGUAGES) * len(sizes) * len(variants) * 27
+        assert seen == len(CITIZEN_LANGUAGES) * len(sizes) * len(variants) * 36
         return found
 
     problems = await run_app(app, play)
@@ -55,6 +55,7 @@ async def _full_hd_fits() -> None:
     await _check({"landscape": (1920, 1080), "portrait": (1080, 1920)}, ("normal", "large-text"))
 
 
+@pytest.mark.timeout(600)
 def test_every_screen_fits_full_hd_in_every_language_even_with_large_text() -> None:
     run_in_kivy(__file__, "_full_hd_fits", timeout_s=600)
 
@@ -66,6 +67,7 @@ async def _small_screen_fits() -> None:
     await _check({"landscape": (1280, 800), "portrait": (800, 1280)}, ("normal",))
 
 
+@pytest.mark.timeout(600)
 def test_every_screen_fits_a_1280x800_panel_at_its_density() -> None:
     run_in_kivy(__file__, "_small_screen_fits", env={SIZE_ENV: "1280x800"}, timeout_s=600)
 

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
-from padron.office import SECRET, FakeClock, Mailbox, Office, free_port, padron_app
+from padron.office import SECRET, Mailbox, Office, free_port, padron_app
+from support.clock import FakeClock
 
 from cabina.config import load_settings
 from hub.attention_log import AttentionLog
@@ -29,28 +30,10 @@ from hub.settings import HubSettings
 TODAY = date(2026, 3, 2)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database URL, once for SQLite and once for PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hub.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite database for tests that need only one kind."""
     return f"sqlite:///{tmp_path / 'hub.db'}"
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    """A migrated, empty database."""
-    db = Database(database_url)
-    db.upgrade()
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

@@ -5,13 +5,14 @@ from __future__ import annotations
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import select
+from support.clock import FakeClock
 
 from cabina.config import load_settings
 from contract.events import EventKind, NewEvent, actor_for_cabin
@@ -26,21 +27,6 @@ from hub.server import BackgroundHub
 from hub.settings import HubSettings
 
 SECRET = "padron-test-secret-key-0123456789-abcdefghij"
-
-
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        """Move forward by ``timedelta(**delta)``."""
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @dataclass

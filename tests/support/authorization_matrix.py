@@ -40,6 +40,8 @@ CABINS = frozenset({CABIN})
 CALL_PARTIES = frozenset({CABIN, AGENT})
 #: Who talks to citizens: agents take calls, and so may supervisors.
 CALL_TAKERS = frozenset({AGENT, SUPERVISOR})
+#: Who books appointments for citizens in the console.
+BOOKERS = frozenset({AGENT, SUPERVISOR, ADMIN})
 
 MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # The API's description and its documentation pages describe no one's data.
@@ -82,6 +84,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/attentions/{attention_id}/close"): frozenset({AGENT}),
     ("GET", "/api/attentions.csv"): SUPERVISORS,
     ("GET", "/api/supervisor/overview"): SUPERVISORS,
+    ("GET", "/api/supervisor/appointments"): SUPERVISORS,
+    # An agent's calendar feed: its unguessable token is the credential.
+    ("GET", "/cita/agenda/{token}.ics"): PUBLIC,
     # The catalogue: the console's wrap-up and the cabin's menu.
     ("GET", "/api/catalog"): PUBLIC - {ANONYMOUS},
     # A live call: its two parties only. The citizen's history is for the agent alone.
@@ -129,6 +134,42 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/fleet/actions/{action_id}"): TECHNICIANS,
     ("GET", "/api/fleet/actions/{action_id}/screenshot"): TECHNICIANS,
     ("POST", "/api/fleet/cabins/{cabin_id}/revoke"): TECHNICIANS,
+    # Appointments. The web page books and manages with no credential: a management link's
+    # unguessable token is the credential (wrong ones are rate-limited per address).
+    ("GET", "/api/appointments/offers"): PUBLIC,
+    ("GET", "/api/appointments/offers/{offer_id}/availability"): PUBLIC,
+    ("POST", "/api/appointments"): PUBLIC,
+    ("GET", "/api/appointments/manage/{token}"): PUBLIC,
+    ("POST", "/api/appointments/manage/{token}/move"): PUBLIC,
+    ("POST", "/api/appointments/manage/{token}/cancel"): PUBLIC,
+    # The public pages of the same (/cita): no credential, no cookie; they ignore any sent.
+    ("GET", "/cita"): PUBLIC,
+    ("POST", "/cita"): PUBLIC,
+    ("GET", "/cita/static/cita.css"): PUBLIC,
+    ("GET", "/cita/g/{token}"): PUBLIC,
+    ("POST", "/cita/g/{token}"): PUBLIC,
+    # A cabin books at its own site and checks in the citizen in front of it.
+    ("GET", "/api/cabin/appointments/offers"): CABINS,
+    ("GET", "/api/cabin/appointments/offers/{offer_id}/availability"): CABINS,
+    ("POST", "/api/cabin/appointments"): CABINS,
+    ("POST", "/api/cabin/appointments/check-in"): CABINS,
+    ("GET", "/api/cabin/appointments/next-slot"): CABINS,
+    # Staff who serve citizens book for them; an agent sees their own agenda.
+    ("GET", "/api/console/appointments/offers"): BOOKERS,
+    ("GET", "/api/console/appointments/offers/{offer_id}/availability"): BOOKERS,
+    ("POST", "/api/console/appointments"): BOOKERS,
+    ("GET", "/api/console/appointments/agenda"): BOOKERS,
+    ("GET", "/api/console/appointments/feed-url"): BOOKERS,
+    # The calendar's set-up: offers, agents' shifts, closed stretches.
+    ("GET", "/api/appointment-offers"): SUPERVISORS,
+    ("POST", "/api/appointment-offers"): SUPERVISORS,
+    ("DELETE", "/api/appointment-offers/{offer_id}"): SUPERVISORS,
+    ("GET", "/api/agent-shifts"): SUPERVISORS,
+    ("POST", "/api/agent-shifts"): SUPERVISORS,
+    ("DELETE", "/api/agent-shifts/{shift_id}"): SUPERVISORS,
+    ("GET", "/api/calendar-blocks"): SUPERVISORS,
+    ("POST", "/api/calendar-blocks"): SUPERVISORS,
+    ("DELETE", "/api/calendar-blocks/{block_id}"): SUPERVISORS,
     # Signalling.
     ("WEBSOCKET", "/ws/cabin"): CABINS,
     ("WEBSOCKET", "/ws/agent"): CALL_TAKERS,
@@ -138,5 +179,81 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
 DENIED_AS_NOT_FOUND: dict[tuple[str, str], str] = {
     ("GET", "/api/enrolment/requests/{request_id}"): (
         "a polling token is paired with its request: a wrong one names no request"
+    ),
+}
+
+#: What a call let in writes to the hash-chained log, for every route that changes something
+#: and every route that reads a citizen's personal data (their history, documents,
+#: certificates, attention records, exports, a cabin's screenshot): the event kind expected.
+AUDITED: dict[tuple[str, str], str | frozenset[str]] = {
+    ("POST", "/api/auth/login"): "audit.login",
+    ("POST", "/api/users"): "audit.user_created",
+    ("PATCH", "/api/users/{user_id}"): "audit.user_changed",
+    ("DELETE", "/api/users/{user_id}"): "audit.user_changed",
+    ("POST", "/api/sites"): "audit.site_created",
+    ("PATCH", "/api/sites/{site_id}"): "audit.site_changed",
+    ("DELETE", "/api/sites/{site_id}"): "audit.site_deleted",
+    ("POST", "/api/cabins"): "audit.cabin_created",
+    ("PATCH", "/api/cabins/{cabin_id}"): "audit.cabin_changed",
+    ("POST", "/api/cabins/{cabin_id}/revoke"): "audit.credential_revoked",
+    ("POST", "/api/cabins/{cabin_id}/credentials"): "audit.credential_issued",
+    ("POST", "/api/cabin/events"): "attention.started",
+    ("POST", "/api/attentions/{attention_id}/close"): "attention.closed",
+    ("GET", "/api/attentions/{attention_id}"): "audit.record_read",
+    ("GET", "/api/attentions.csv"): "audit.export",
+    ("POST", "/api/calls/{call_id}/identity"): "audit.identification",
+    ("GET", "/api/calls/{call_id}/citizen"): "audit.record_read",
+    # The cabin uploads a scan; the agent sends a document to print.
+    ("POST", "/api/calls/{call_id}/documents"): frozenset(
+        {"document.scanned", "audit.document_sent"}
+    ),
+    ("GET", "/api/documents/{document_id}"): "audit.record_read",
+    ("POST", "/api/padron/identify"): "audit.identification",
+    ("POST", "/api/padron/certificates"): "certificate.issued",
+    ("GET", "/api/padron/certificates/{certificate_id}.pdf"): "audit.record_read",
+    ("POST", "/api/padron/certificates/{certificate_id}/revoke"): "audit.certificate_revoked",
+    ("DELETE", "/api/enrolment/requests/{request_id}"): "audit.enrolment_refused",
+    ("POST", "/api/enrolment/approvals"): "audit.cabin_created",
+    ("PUT", "/api/fleet/cabins/{cabin_id}/settings"): "audit.cabin_settings_changed",
+    ("POST", "/api/fleet/cabins/{cabin_id}/actions"): "audit.remote_action",
+    ("GET", "/api/fleet/actions/{action_id}/screenshot"): "audit.record_read",
+    ("POST", "/api/fleet/cabins/{cabin_id}/revoke"): "audit.credential_revoked",
+    ("POST", "/api/appointments"): "appointment.booked",
+    ("POST", "/api/appointments/manage/{token}/move"): "appointment.moved",
+    ("POST", "/api/appointments/manage/{token}/cancel"): "appointment.cancelled",
+    ("POST", "/cita"): "appointment.booked",
+    ("POST", "/cita/g/{token}"): "appointment.cancelled",
+    ("POST", "/api/cabin/appointments"): "appointment.booked",
+    ("POST", "/api/cabin/appointments/check-in"): "appointment.checked_in",
+    ("POST", "/api/console/appointments"): "appointment.booked",
+    ("POST", "/api/appointment-offers"): "audit.calendar_changed",
+    ("DELETE", "/api/appointment-offers/{offer_id}"): "audit.calendar_changed",
+    ("POST", "/api/agent-shifts"): "audit.calendar_changed",
+    ("DELETE", "/api/agent-shifts/{shift_id}"): "audit.calendar_changed",
+    ("POST", "/api/calendar-blocks"): "audit.calendar_changed",
+    ("DELETE", "/api/calendar-blocks/{block_id}"): "audit.calendar_changed",
+}
+
+#: Audited routes whose event the matrix's world cannot provoke, and the test that proves it.
+AUDITED_ELSEWHERE: dict[tuple[str, str], str] = {
+    ("POST", "/api/padron/identify/confirm"): (
+        "the world's residents need no code, so confirming changes nothing; "
+        "tests/padron/test_confirmation_api.py checks audit.identification for each code"
+    ),
+}
+
+#: Routes that change something but write no event of their own, and why.
+NOT_AUDITED: dict[tuple[str, str], str | frozenset[str]] = {
+    ("POST", "/api/auth/logout"): "ends the caller's own session, which is kept with its token",
+    ("POST", "/api/cabin/status"): "a cabin's own health report, kept as its latest status",
+    ("POST", "/api/cabin/selftest"): "a cabin's own self-test, kept as its latest result",
+    ("POST", "/api/cabin/actions/{action_id}/result"): (
+        "the cabin's answer to a remote action, kept with the action, whose request is audited"
+    ),
+    ("PUT", "/api/cabin/actions/{action_id}/screenshot"): (
+        "the cabin's answer to a screenshot action, whose request and every read are audited"
+    ),
+    ("POST", "/api/enrolment/requests"): (
+        "a machine asking to join changes nothing until a technician approves it (audited)"
     ),
 }

@@ -27,11 +27,24 @@ export class ApiError extends Error {
   /**
    * @param {number} status the HTTP status, 0 when the hub could not be reached
    * @param {string} [detail] the hub's explanation
+   * @param {any} [body] the refusal's body as the hub sent it (an appointment's refusal
+   *   carries a `code`)
    */
-  constructor(status, detail) {
+  constructor(status, detail, body = null) {
     super(detail || `HTTP ${status}`);
     this.status = status;
     this.detail = detail;
+    this.body = body;
+  }
+
+  /** The refusal's code ({code, message} bodies, bare or under `detail`), or null. */
+  get code() {
+    const body = this.body;
+    if (body && typeof body === 'object') {
+      if (typeof body.code === 'string') return body.code;
+      if (body.detail && typeof body.detail === 'object' && typeof body.detail.code === 'string') return body.detail.code;
+    }
+    return null;
   }
 }
 
@@ -68,9 +81,10 @@ async function request(method, path, { json, body, headers = {} } = {}) {
   const type = response.headers.get('content-type') ?? '';
   const data = type.includes('application/json') ? await response.json() : await response.text();
   if (!response.ok) {
-    let detail = typeof data === 'string' ? data : data?.detail;
+    let detail = typeof data === 'string' ? data : data?.detail ?? data?.message;
     if (Array.isArray(detail)) detail = detail.map((item) => item.msg).join('; ');
-    throw new ApiError(response.status, detail);
+    else if (detail && typeof detail === 'object') detail = detail.message ?? JSON.stringify(detail);
+    throw new ApiError(response.status, detail, data);
   }
   return data;
 }
@@ -106,6 +120,25 @@ export const api = {
   revokeCabin: (cabinId) => request('POST', `/api/fleet/cabins/${encodeURIComponent(cabinId)}/revoke`),
   enrolmentRequests: () => request('GET', '/api/enrolment/requests'),
   approveEnrolment: (approval) => request('POST', '/api/enrolment/approvals', { json: approval }),
+  appointmentOffers: () => request('GET', '/api/console/appointments/offers'),
+  appointmentAvailability: (offerId, first, last) =>
+    request(
+      'GET',
+      `/api/console/appointments/offers/${encodeURIComponent(offerId)}/availability?first=${encodeURIComponent(first)}&last=${encodeURIComponent(last)}`,
+    ),
+  bookAppointment: (booking) => request('POST', '/api/console/appointments', { json: booking }),
+  /**
+   * @param {string} day
+   * @param {number | null} [agentId]
+   */
+  agenda: (day, agentId = null) =>
+    request(
+      'GET',
+      `/api/console/appointments/agenda?day=${encodeURIComponent(day)}${agentId === null ? '' : `&agent_id=${encodeURIComponent(agentId)}`}`,
+    ),
+  agendaFeedUrl: () => request('GET', '/api/console/appointments/feed-url'),
+  appointmentFigures: (from, to) =>
+    request('GET', `/api/supervisor/appointments?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`),
   refuseEnrolment: (requestId) =>
     request('DELETE', `/api/enrolment/requests/${encodeURIComponent(requestId)}`),
 };

@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { h, mount } from './dom.js';
 import { i18n, t } from './i18n.js';
+import './components/agenda.js';
 import './components/desk.js';
 import { AlertWatch } from './components/fleet-alerts.js';
 import './components/fleet-page.js';
@@ -14,6 +15,8 @@ import './components/topbar.js';
 const AGENT_ROLES = new Set(['agent', 'supervisor']);
 const SUPERVISOR_ROLES = new Set(['supervisor', 'admin']);
 const FLEET_ROLES = new Set(['technician', 'admin']);
+// Agents see their own agenda; supervisors and admins any agent's.
+const AGENDA_ROLES = new Set(['agent', 'supervisor', 'admin']);
 // The cabin's enrolment QR code opens #/enrol/CODE.
 const ENROL_ROUTE = /^#\/enrol\/([A-Za-z0-9-]{1,20})$/;
 const EMPTY_CATALOG = { services: [], topics: [], outcomes: [] };
@@ -25,6 +28,7 @@ class ConsoleApp {
     this.desk = null;
     this.board = null;
     this.fleet = null;
+    this.agenda = null;
     this.alertWatch = null;
     window.addEventListener('hashchange', () => this.route());
   }
@@ -43,6 +47,7 @@ class ConsoleApp {
     this.desk = null;
     this.board = null;
     this.fleet = null;
+    this.agenda = null;
     this.alertWatch?.stop();
     this.alertWatch = null;
     const signin = h('cab-signin');
@@ -61,10 +66,14 @@ class ConsoleApp {
     this.topbar.addEventListener('signout', () => this.signOut());
     this.catalog = catalog;
     if (AGENT_ROLES.has(me.role)) {
-      this.desk = h('cab-desk');
+      this.desk = h('cab-desk', { props: { me } });
       this.page.append(this.desk);
       this.desk.addEventListener('signedout', () => this.showSignin(t('signin.expired')));
       this.desk.start({ topbar: this.topbar, notices: this.notices, catalog });
+      // A call that rings while the agent reads the agenda brings the desk back.
+      new MutationObserver(() => {
+        if (this.desk?.dataset.view === 'ringing' && location.hash === '#/agenda') location.hash = '#/';
+      }).observe(this.desk, { attributes: true, attributeFilter: ['data-view'] });
     }
     if (FLEET_ROLES.has(me.role)) {
       this.alertWatch = new AlertWatch();
@@ -82,6 +91,7 @@ class ConsoleApp {
     const wantsFleet = location.hash === '#/fleet' || enrolCode !== null;
     const wantsBoard = location.hash === '#/supervisor' || !this.desk;
     let page = wantsBoard && canSupervise ? 'supervisor' : this.desk ? 'desk' : 'none';
+    if (location.hash === '#/agenda' && AGENDA_ROLES.has(this.me.role)) page = 'agenda';
     if (wantsFleet) page = canFleet ? 'fleet' : 'fleet-refused';
     else if (page === 'none' && canFleet) page = 'fleet';
     this.topbar.update({ page });
@@ -100,6 +110,13 @@ class ConsoleApp {
     } else if (page !== 'fleet' && this.fleet) {
       this.fleet.remove();
       this.fleet = null;
+    }
+    if (page === 'agenda' && !this.agenda) {
+      this.agenda = h('cab-agenda', { props: { me: this.me, catalog: this.catalog } });
+      this.page.append(this.agenda);
+    } else if (page !== 'agenda' && this.agenda) {
+      this.agenda.remove();
+      this.agenda = null;
     }
     if (page === 'fleet' && enrolCode) this.fleet.enrol(enrolCode);
     this.page.querySelector('.no-access')?.remove();

@@ -5,6 +5,7 @@ import { h, mount } from '../dom.js';
 import { i18n, t } from '../i18n.js';
 import { CallMedia } from '../media.js';
 import { Ringer } from '../ringer.js';
+import './booking.js';
 import './call-view.js';
 import './cabin-tools.js';
 import './citizen.js';
@@ -43,6 +44,8 @@ class CabDesk extends HTMLElement {
     this.answered = 0;
     /** @type {import('../api.js').Catalog} */
     this.catalog = { services: [], topics: [], outcomes: [] };
+    /** @type {import('../api.js').Me | null} who is signed in (for a follow-up booked with them) */
+    this.me = null;
   }
 
   /** Wire the desk to the top bar and notices, and connect; `hub` may be passed in tests. */
@@ -77,6 +80,9 @@ class CabDesk extends HTMLElement {
     this.wrapup = h('cab-wrapup');
     this.citizen = h('cab-citizen');
     this.tools = h('cab-cabin-tools');
+    // A follow-up appointment for the citizen in the call, booked with this agent by default.
+    this.booking = h('cab-booking', { props: { me: this.me } });
+    this.followUp = h('details', { class: 'follow-up panel', hidden: true }, h('summary', { 'data-i18n': 'booking.title_follow_up' }, t('booking.title_follow_up')), this.booking);
     this.ringCard.names.service = (code) => this.serviceName(code);
     this.callView.services = this.catalog.services;
     this.wrapup.catalog = this.catalog;
@@ -85,7 +91,7 @@ class CabDesk extends HTMLElement {
     mount(
       this,
       h('div', { class: 'desk-main' }, this.idle, this.ringCard, this.callView, this.documents, this.wrapup),
-      h('aside', { class: 'desk-side' }, this.citizen, this.tools),
+      h('aside', { class: 'desk-side' }, this.citizen, this.tools, this.followUp),
     );
     this.setView();
     i18n.addEventListener('change', () => this.setView());
@@ -295,6 +301,8 @@ class CabDesk extends HTMLElement {
     this.tools.start(this.call, (m) => this.send(m));
     this.documents.reset();
     this.citizen.start(this.call);
+    this.followUp.open = false;
+    this.booking.reset({ service: this.call.service, language: this.call.language, siteId: this.call.site?.id ?? null });
     this.setView();
   }
 
@@ -354,6 +362,7 @@ class CabDesk extends HTMLElement {
     this.dataset.view = view;
     this.idle.hidden = view !== 'idle';
     this.documents.hidden = view !== 'call' && !this.documents.docs.length;
+    this.followUp.hidden = view !== 'call' && view !== 'wrapup';
     if (view === 'idle') this.renderIdle();
   }
 

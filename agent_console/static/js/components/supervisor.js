@@ -5,11 +5,31 @@ import { clock, h, mount } from '../dom.js';
 import { i18n, t } from '../i18n.js';
 
 const REFRESH_MS = 5000;
+// The appointments' figures are counted from the database: once a minute is enough.
+const FIGURES_REFRESH_MS = 60_000;
 const AGENT_STATES = ['available', 'ringing', 'in_call', 'wrap_up', 'away', 'offline'];
 
 function isoDate(date) {
   const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
   return local.toISOString().slice(0, 10);
+}
+
+/** Monday to Sunday of the week of `date` (YYYY-MM-DD). */
+function weekOf(date) {
+  const monday = new Date(date);
+  monday.setDate(date.getDate() - ((date.getDay() + 6) % 7));
+  const sunday = new Date(monday);
+  sunday.setDate(monday.getDate() + 6);
+  return { from: isoDate(monday), to: isoDate(sunday) };
+}
+
+/** A lead time in seconds, in the unit that reads best. */
+function leadTime(seconds) {
+  if (seconds === null || seconds === undefined) return '—';
+  const format = (value) => i18n.number(value, { maximumFractionDigits: 1 });
+  if (seconds < 3600) return t('appointments.minutes', { count: format(seconds / 60) });
+  if (seconds < 2 * 86400) return t('appointments.hours', { count: format(seconds / 3600) });
+  return t('appointments.days', { count: format(seconds / 86400) });
 }
 
 class CabSupervisor extends HTMLElement {
@@ -19,6 +39,15 @@ class CabSupervisor extends HTMLElement {
     this.error = null;
     /** @type {number | undefined} */
     this.timer = undefined;
+    /** @type {number | undefined} */
+    this.figuresTimer = undefined;
+    /** @type {HTMLElement | null} */
+    this.figuresEl = null;
+    /** @type {HTMLElement | null} */
+    this.figuresBody = null;
+    this.figuresRange = weekOf(new Date());
+    this.figures = null;
+    this.figuresError = null;
     /** @type {Pick<import('../api.js').Catalog, 'services'>} */
     this.catalog = { services: [] };
   }
@@ -28,6 +57,7 @@ class CabSupervisor extends HTMLElement {
     /** @type {() => void} */
     this.onLanguage = () => {
       this.exporterEl = null;
+      this.figuresEl = null;
       this.render();
     };
     /** @type {() => void} */
@@ -36,11 +66,14 @@ class CabSupervisor extends HTMLElement {
     document.addEventListener('visibilitychange', this.onVisibility);
     this.render();
     this.load();
+    this.loadFigures();
     this.timer = setInterval(() => document.hidden || this.load(), REFRESH_MS);
+    this.figuresTimer = setInterval(() => document.hidden || this.loadFigures(), FIGURES_REFRESH_MS);
   }
 
   disconnectedCallback() {
     clearInterval(this.timer);
+    clearInterval(this.figuresTimer);
     i18n.removeEventListener('change', this.onLanguage);
     document.removeEventListener('visibilitychange', this.onVisibility);
   }
@@ -53,6 +86,80 @@ class CabSupervisor extends HTMLElement {
       this.error = error.status === 403 ? t('supervisor.forbidden') : t('supervisor.failed');
     }
     this.render();
+  }
+
+  async loadFigures() {
+    const { from, to } = this.figuresRange;
+    try {
+      const figures = await api.appointmentFigures(from, to);
+      if (from !== this.figuresRange.from || to !== this.figuresRange.to) return;
+      this.figures = figures;
+      this.figuresError = null;
+    } catch (error) {
+      this.figuresError = error.status === 422 ? error.detail ?? t('appointments.failed') : t('appointments.failed');
+    }
+    this.renderFigures();
+  }
+
+  /** The appointments panel: its range inputs stay while the table below them changes. */
+  appointmentsPanel() {
+    const from = h('input', { type: 'date', name: 'from', value: this.figuresRange.from, required: true });
+    const to = h('input', { type: 'date', name: 'to', value: this.figuresRange.to, required: true });
+    const change = () => {
+      if (!from.value || !to.value) return;
+      this.figuresRange = { from: from.value, to: to.value };
+      this.loadFigures();
+    };
+    from.addEventListener('change', change);
+    to.addEventListener('change', change);
+    this.figuresBody = h('div', { class: 'appointment-figures-body' });
+    return h(
+      'section',
+      { class: 'panel appointment-figures' },
+      h('h2', {}, t('appointments.title')),
+      h('div', { class: 'row' }, h('label', {}, t('export.from'), from), h('label', {}, t('export.to'), to)),
+      h('p', { class: 'muted small' }, t('appointments.hint')),
+      this.figuresBody,
+    );
+  }
+
+  renderFigures() {
+    if (!this.figuresBody) return;
+    const figures = this.figures;
+    if (this.figuresError) {
+      mount(this.figuresBody, h('p', { class: 'form-error', role: 'alert' }, this.figuresError));
+      return;
+    }
+    if (!figures) {
+      mount(this.figuresBody, h('p', { class: 'muted' }, t('app.loading')));
+      return;
+    }
+    if (!figures.services.length) {
+      mount(this.figuresBody, h('p', { class: 'muted' }, t('appointments.none')));
+      return;
+    }
+    const percent = (value) => (value === null || value === undefined ? '—' : i18n.number(value, { style: 'percent', maximumFractionDigits: 0 }));
+    const line = (row, name, total = false) =>
+      h(
+        'tr',
+        { class: total ? 'total' : '', dataset: { service: row.service } },
+        h(total ? 'th' : 'td', {}, name),
+        h('td', { class: 'num figure-bookings' }, i18n.number(row.bookings)),
+        h('td', { class: 'num figure-cancelled' }, i18n.number(row.cancelled)),
+        h('td', { class: 'num figure-no-shows' }, i18n.number(row.no_shows), row.bookings ? h('span', { class: 'muted small' }, ` (${percent(row.no_shows / row.bookings)})`) : null),
+        h('td', { class: 'num figure-lead-time' }, leadTime(row.lead_time_median_s)),
+        h('td', { class: 'num figure-utilisation' }, percent(row.utilisation), h('span', { class: 'muted small' }, ` ${t('appointments.places', { taken: i18n.number(row.places_taken), offered: i18n.number(row.places_offered) })}`)),
+      );
+    mount(
+      this.figuresBody,
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, ['appointments.service', 'appointments.bookings', 'appointments.cancelled', 'appointments.no_shows', 'appointments.lead_time', 'appointments.utilisation'].map((key) => h('th', {}, t(key))))),
+        h('tbody', {}, figures.services.map((row) => line(row, this.serviceName(row.service)))),
+        figures.services.length > 1 ? h('tfoot', {}, line(figures.total, t('appointments.total'), true)) : null,
+      ),
+    );
   }
 
   serviceName(code) {
@@ -212,6 +319,11 @@ class CabSupervisor extends HTMLElement {
     const data = this.data;
     this.exporterEl ??= this.exporter();
     const exporter = this.exporterEl;
+    if (!this.figuresEl) {
+      this.figuresEl = this.appointmentsPanel();
+      this.renderFigures();
+    }
+    const appointments = this.figuresEl;
     mount(
       this,
       h('div', { class: 'board-head' }, h('h1', {}, t('supervisor.title')), data ? h('span', { class: 'muted small updated' }, t('supervisor.updated', { time: i18n.dateTime(data.generated_at, { timeStyle: 'medium' }) })) : null),
@@ -219,6 +331,7 @@ class CabSupervisor extends HTMLElement {
       data ? this.today(data.today) : h('p', { class: 'muted' }, t('app.loading')),
       data ? h('div', { class: 'board-grid' }, this.queues(data.queues), this.agents(data.agents)) : null,
       data ? this.cabins(data.cabins) : null,
+      appointments,
       exporter,
     );
   }

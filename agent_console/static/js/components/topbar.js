@@ -108,6 +108,7 @@ class CabTopbar extends HTMLElement {
       'nav',
       { class: 'pages' },
       isAgent ? h('a', { href: '#/', class: page === 'desk' ? 'current' : '' }, t('nav.desk')) : null,
+      isAgent || me.role === 'admin' ? h('a', { href: '#/agenda', class: ['nav-agenda', page === 'agenda' ? 'current' : ''] }, t('nav.agenda')) : null,
       isSupervisor ? h('a', { href: '#/supervisor', class: page === 'supervisor' ? 'current' : '' }, t('nav.supervisor')) : null,
       isTechnician ? h('a', { href: '#/fleet', class: ['nav-fleet', page === 'fleet' ? 'current' : ''] }, t('nav.fleet'), alertBadge(this.state.alerts)) : null,
     );
