@@ -280,7 +280,6 @@ class AgendaEntry(_Model):
     site_id: int
     citizen_name: str
     agent_id: int | None
-    documents: int
     booked_via: BookedVia
 
 

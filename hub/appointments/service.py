@@ -85,6 +85,7 @@ from hub.appointments.models import (
 )
 from hub.appointments.models import Appointment as AppointmentRow
 from hub.appointments.settings import AppointmentSettings
+from hub.appointments.texts import initials
 from hub.appointments.tokens import manage_token, manage_url, token_digest
 from hub.attention_log import AttentionLog
 from hub.citizens import citizen_ref
@@ -139,11 +140,6 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("Expected a timezone-aware datetime")
     return moment.astimezone(UTC)
-
-
-def initials(name: str) -> str:
-    """``María García`` → ``M. G.``; the management page shows no more of a name."""
-    return " ".join(f"{word[0].upper()}." for word in name.split() if word)
 
 
 def new_reference() -> str:
@@ -315,7 +311,6 @@ class Appointments:
                     site_id=offer.site_id,
                     citizen_name=row.citizen_name,
                     agent_id=row.agent_id,
-                    documents=0,
                     booked_via=row.booked_via,
                 )
                 for row, offer in rows

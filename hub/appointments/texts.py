@@ -377,5 +377,6 @@ def sms_notice(facts: NoticeFacts) -> str:
 
 
 def initials(name: str) -> str:
-    """``A. P. E.``: what an agent's calendar shows of a citizen's name."""
+    """``María García`` → ``M. G.``: all the management page and an agent's calendar feed
+    show of a citizen's name."""
     return " ".join(f"{part[0].upper()}." for part in name.split() if part[:1].isalpha())

@@ -4,8 +4,9 @@ A handler on the root logger reads each record of Cabina's packages (at every le
 included, with its exception's traceback) and keeps those that contain something shaped like
 personal data: a DNI or NIE whose control letter is right, an e-mail address, or a Spanish
 mobile number (with its +34 prefix, or in groups). Only this process's records are read: a
-hub or kiosk run as a subprocess by a test logs to its own output. The fixture in
-``tests/conftest.py`` fails the test that logged one.
+hub or kiosk run as a subprocess by a test logs to its own output. Names have no shape to
+find: the tests that handle them (the padrón's, the appointments') look for the very names
+they used in ``caplog``. The fixture in ``tests/conftest.py`` fails the test that logged one.
 """
 
 from __future__ import annotations

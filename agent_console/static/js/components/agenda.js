@@ -1,5 +1,5 @@
-// The agenda page: an agent's appointments of a day (who, what errand, how, documents sent
-// ahead, where it stands), refreshed while visible; the private calendar feed; and booking for
+// The agenda page: an agent's appointments of a day (who, what errand, how, where it
+// stands), refreshed while visible; the private calendar feed; and booking for
 // a caller on the phone. Supervisors and admins may look at any agent's agenda.
 import { api } from '../api.js';
 import { h, mount } from '../dom.js';
@@ -22,7 +22,6 @@ const STATUSES = ['booked', 'checked_in', 'done', 'no_show', 'cancelled'];
  * @property {number} site_id
  * @property {string} citizen_name
  * @property {number | null} agent_id
- * @property {number} documents
  * @property {string} booked_via
  */
 
@@ -246,7 +245,7 @@ class CabAgenda extends HTMLElement {
       h(
         'table',
         { class: 'agenda-table' },
-        h('thead', {}, h('tr', {}, ['agenda.time', 'agenda.citizen', 'agenda.errand', 'agenda.channel', 'agenda.documents', 'agenda.status'].map((key) => h('th', {}, t(key))))),
+        h('thead', {}, h('tr', {}, ['agenda.time', 'agenda.citizen', 'agenda.errand', 'agenda.channel', 'agenda.status'].map((key) => h('th', {}, t(key))))),
         h(
           'tbody',
           {},
@@ -258,7 +257,6 @@ class CabAgenda extends HTMLElement {
               h('td', { class: 'agenda-citizen' }, entry.citizen_name || '—', h('span', { class: 'muted small reference' }, entry.reference)),
               h('td', { class: 'agenda-errand' }, this.serviceName(entry.service), this.sites.get(entry.site_id) ? h('span', { class: 'muted small' }, this.sites.get(entry.site_id)) : null),
               h('td', { class: 'agenda-channel' }, h('span', { class: ['tag', `channel-${entry.channel}`] }, t(`channel.${entry.channel}`))),
-              h('td', { class: 'num agenda-documents', title: t('agenda.documents_title', { count: entry.documents }) }, entry.documents ? String(entry.documents) : '—'),
               h('td', {}, h('span', { class: ['tag', 'appointment-status', `appointment-${entry.status}`] }, STATUSES.includes(entry.status) ? t(`appointment.status.${entry.status}`) : entry.status)),
             ),
           ),
