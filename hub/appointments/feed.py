@@ -23,10 +23,11 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from contract.appointments import TOKEN_CHARS, AppointmentStatus
+from contract.appointments import TOKEN_CHARS
 from contract.languages import CITIZEN_LANGUAGES
 from hub.appointments import ics, texts, tokens
 from hub.appointments.models import Appointment, AppointmentOffer
+from hub.appointments.service import LIVE
 from hub.db import Database
 from hub.models import Service, Site, User
 from hub.ratelimit import RateLimited
@@ -44,7 +45,6 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Robots-Tag": "noindex",
 }
-_LIVE = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
 
 
 class FeedIndex:
@@ -95,7 +95,7 @@ def agent_calendar(database: Database, user_id: int, now: datetime) -> bytes:
             .join(Site, AppointmentOffer.site_id == Site.id)
             .where(
                 Appointment.agent_id == user_id,
-                Appointment.status.in_(_LIVE),
+                Appointment.status.in_(LIVE),
                 Appointment.starts_at >= now - timedelta(days=1),
                 Appointment.starts_at < now + timedelta(weeks=FEED_WEEKS),
             )

@@ -101,7 +101,8 @@ CHECK_IN_EARLY = timedelta(minutes=30)
 LINK_LIFETIME = timedelta(days=1)
 #: The most days one availability request covers.
 MAX_DAYS = 62
-_LIVE = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+#: The statuses of an appointment that still holds its place.
+LIVE = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
 
 
 class AppointmentRefused(Exception):
@@ -772,7 +773,7 @@ class Appointments:
                 .where(
                     AppointmentRow.offer_id == offer.id,
                     AppointmentRow.external_id.is_not(None),
-                    AppointmentRow.status.in_(_LIVE),
+                    AppointmentRow.status.in_(LIVE),
                     AppointmentRow.starts_at >= start,
                     AppointmentRow.starts_at < end,
                 )
@@ -877,7 +878,7 @@ class Appointments:
             session.scalars(
                 select(AppointmentRow.agent_id).where(
                     AppointmentRow.agent_id.in_(candidates),
-                    AppointmentRow.status.in_(_LIVE),
+                    AppointmentRow.status.in_(LIVE),
                     AppointmentRow.starts_at < slot.ends_at,
                     AppointmentRow.ends_at > slot.starts_at,
                 )
@@ -893,7 +894,7 @@ class Appointments:
                 select(AppointmentRow.agent_id, func.count())
                 .where(
                     AppointmentRow.agent_id.in_(free),
-                    AppointmentRow.status.in_(_LIVE),
+                    AppointmentRow.status.in_(LIVE),
                     and_(AppointmentRow.starts_at >= day_start, AppointmentRow.starts_at < day_end),
                 )
                 .group_by(AppointmentRow.agent_id)
@@ -1095,7 +1096,7 @@ def _busy(
     rows = session.execute(
         select(AppointmentRow.agent_id, AppointmentRow.starts_at, AppointmentRow.ends_at).where(
             AppointmentRow.agent_id.in_(agents),
-            AppointmentRow.status.in_(_LIVE),
+            AppointmentRow.status.in_(LIVE),
             AppointmentRow.starts_at < end,
             AppointmentRow.ends_at > start,
         )

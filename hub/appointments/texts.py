@@ -12,8 +12,7 @@ Dates and times are written in the site's time zone, as each language writes the
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -216,26 +215,14 @@ QR_CID = "appointment-qr@cabina"
 
 def qr_png(text: str, *, scale: int = 6) -> bytes:
     """A black-on-white PNG of the QR code of ``text``, with its quiet zone."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=scale
+    )
     code.add_data(text)
     code.make(fit=True)
-    rows = []
-    for line in code.get_matrix():
-        pixels = b"".join((b"\x00" if dark else b"\xff") * scale for dark in line)
-        rows.extend([b"\x00" + pixels] * scale)  # filter "none", then 8-bit grey
-    size = len(code.get_matrix()) * scale
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
-        + chunk(b"IEND", b"")
-    )
+    out = io.BytesIO()
+    code.make_image().save(out)  # Pillow's PNG (Pillow comes with reportlab)
+    return out.getvalue()
 
 
 _HTML = Environment(autoescape=True, keep_trailing_newline=True).from_string(

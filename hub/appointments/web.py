@@ -60,6 +60,7 @@ from contract.identity import InvalidDocument, parse_document
 from contract.languages import CITIZEN_LANGUAGES, Language
 from hub.appointments import models
 from hub.appointments.limits import address_of, check_booking, record_booking
+from hub.appointments.routes import STATUS
 from hub.appointments.service import AppointmentRefused, Appointments
 from hub.appointments.texts import refusal_text
 from hub.appointments.tokens import token_digest
@@ -127,16 +128,6 @@ _STATUS_TEXT = {
     AppointmentStatus.CHECKED_IN: N_("You have arrived: this appointment is in progress."),
     AppointmentStatus.DONE: N_("This appointment has taken place."),
     AppointmentStatus.NO_SHOW: N_("This appointment has passed without you."),
-}
-_HTTP_STATUS: dict[RefusalCode, int] = {
-    "slot_taken": 409,
-    "slot_unavailable": 409,
-    "not_found": 404,
-    "link_expired": 410,
-    "already_cancelled": 409,
-    "not_changeable": 409,
-    "too_many_attempts": 429,
-    "external_unavailable": 503,
 }
 
 _ENV = Environment(
@@ -728,7 +719,7 @@ def post_booking(visit: Visit, fields: Mapping[str, str]) -> Response:
             lang,
             N_("Book an appointment"),
             words,
-            _HTTP_STATUS.get(refusal.code, 409),
+            STATUS.get(refusal.code, 409),
             again=True,
         )
     return RedirectResponse(
@@ -768,7 +759,7 @@ def _refused_page(visit: Visit, lang: str, code: RefusalCode) -> HTMLResponse:
         lang,
         N_("Your appointment"),
         refusal_words(code, lang),
-        _HTTP_STATUS.get(code, 409),
+        STATUS.get(code, 409),
     )
 
 
@@ -906,7 +897,7 @@ def post_manage(visit: Visit, token: str, fields: Mapping[str, str]) -> Response
         query = {"lang": lang, "do": "move" if refusal.code.startswith("slot") else ""}
         return manage_page(
             visit, token, query, error=refusal_words(refusal.code, page_lang),
-            status_code=_HTTP_STATUS.get(refusal.code, 409),
+            status_code=STATUS.get(refusal.code, 409),
         )  # fmt: skip
     done = "moved" if action == "move" else "cancelled"
     return RedirectResponse(_url(path, lang=lang, done=done), status.HTTP_303_SEE_OTHER, _HEADERS)
@@ -949,7 +940,7 @@ def _unless_refused(visit: Visit, lang: str | None, page: Callable[[], Response]
             negotiate(lang, visit.accept_language),
             N_("Book an appointment"),
             refusal_words(refusal.code, negotiate(lang, visit.accept_language)),
-            _HTTP_STATUS.get(refusal.code, 409),
+            STATUS.get(refusal.code, 409),
             again=True,
         )
 
