@@ -19,10 +19,12 @@ test: install
 test-fast: install
 	$(PY) -m pytest -m "not slow"
 
-# The hub's HTTP API fuzzed at length, on SQLite and PostgreSQL (make test runs a quick profile).
+# The hub's HTTP API and its WebSockets fuzzed at length, on SQLite and PostgreSQL (make test
+# runs a quick profile of each).
 FUZZ_EXAMPLES ?= 100
 fuzz: install
-	CABINA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz --timeout=3600 tests/hub/test_fuzz_api.py
+	CABINA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz --timeout=3600 \
+		tests/hub/test_fuzz_api.py tests/hub/test_fuzz_ws.py
 
 # Lint, format, types, the floors between packages, then the console's JavaScript (JSDoc
 # types checked by TypeScript, settings in tsconfig.json).

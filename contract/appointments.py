@@ -281,6 +281,21 @@ class AgendaEntry(_Model):
     citizen_name: str
     agent_id: int | None
     booked_via: BookedVia
+    #: How many documents the citizen has sent ahead (by the appointment's private link).
+    documents: int = 0
+
+
+class AppointmentDocument(_Model):
+    """A document a citizen sent ahead of an appointment, as the console lists it."""
+
+    id: str
+    kind: Literal["pdf", "jpeg", "png"]
+    #: ``application/pdf``, ``image/jpeg`` or ``image/png``.
+    content_type: str
+    size: int
+    #: What the citizen said it is, if they said (personal data: shown, never logged).
+    label: str | None
+    created_at: AwareDatetime
 
 
 class CheckIn(_Model):

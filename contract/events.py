@@ -69,6 +69,13 @@ class EventKind(StrEnum):
     APPOINTMENT_NOTIFIED = "appointment.notified"
     APPOINTMENT_CHECKED_IN = "appointment.checked_in"
     APPOINTMENT_NO_SHOW = "appointment.no_show"
+    #: The call of a checked-in appointment was answered and is over (its attention ended
+    #: or was wrapped up): ``data.joined_attention_id`` names that attention.
+    APPOINTMENT_DONE = "appointment.done"
+    #: The citizen sent a document ahead of the appointment (by its private link), or took one
+    #: back: the event names the document by id, kind, size and SHA-256, never its content.
+    APPOINTMENT_DOCUMENT_ADDED = "appointment.document_added"
+    APPOINTMENT_DOCUMENT_REMOVED = "appointment.document_removed"
     AUDIT_LOGIN = "audit.login"
     AUDIT_LOGIN_FAILED = "audit.login_failed"
     AUDIT_USER_CREATED = "audit.user_created"

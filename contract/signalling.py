@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from enum import IntEnum
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -29,6 +31,8 @@ from contract.appointments import REFERENCE_PATTERN
 from contract.languages import Language
 
 VERSION: Literal[1] = 1
+#: The longest ``ref`` a client may send; a longer one is not echoed back.
+REF_MAX = 64
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_.-]+$")]
@@ -79,7 +83,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     v: Literal[1] = VERSION
-    ref: Annotated[str, Field(max_length=64)] | None = None
+    ref: Annotated[str, Field(max_length=REF_MAX)] | None = None
 
 
 # --- pieces --------------------------------------------------------------------------------
@@ -125,6 +129,14 @@ class Party(BaseModel):
 
 StepKind = Literal["scan", "print_a4", "print_receipt", "sign", "show_info"]
 StepStatus = Literal["accepted", "progress", "done", "failed", "declined", "cancelled"]
+#: The most copies a ``print_a4`` step may ask for (its ``copies`` param, 1 by default): a
+#: cabin refuses more, as a mistake rather than a need, before anything is printed.
+MAX_PRINT_COPIES = 10
+
+#: The cabin device each step needs; steps not named here need only the screen.
+STEP_DEVICES: Mapping[StepKind, str] = MappingProxyType(
+    {"scan": "scanner", "print_a4": "a4_printer", "print_receipt": "receipt_printer"}
+)
 
 
 # --- both sides ----------------------------------------------------------------------------
@@ -198,7 +210,14 @@ class StepUpdate(Message):
     error: Code | None = None
     #: Where the agent's console fetches a result (a scan, a signed PDF).
     document_id: Id | None = None
+    #: A scan's small picture of its first page, shown while the PDF opens.
+    preview_document_id: Id | None = None
     progress: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+#: The ``telemetry`` row in which a cabin reports the free space of its data directory's disk
+#: (``last_error`` ``disk_low`` as a warning, ``disk_full`` as a fault).
+DISK_DEVICE = "disk"
 
 
 class Telemetry(Message):
@@ -381,6 +400,18 @@ class CallRing(Message):
     appointment: Reference | None = None
 
 
+class CabinTools(Message):
+    """To the agent in a call: the cabin's steps that cannot work now, each with the reason.
+
+    Sent when the call connects and whenever the cabin's device health changes during it.
+    """
+
+    type: Literal["cabin.tools"] = "cabin.tools"
+    call_id: Id
+    #: Step kind → what is wrong with its device (``missing``, ``paper_out``, ``jammed`` …).
+    unavailable: dict[StepKind, Code] = Field(default_factory=dict)
+
+
 class CallRingCancelled(Message):
     """Stop ringing: the citizen gave up, another agent took it, or the ring timed out."""
 
@@ -426,6 +457,7 @@ HubMessage = Annotated[
     | Presence
     | CallRing
     | CallRingCancelled
+    | CabinTools
     | RtcDescription
     | RtcCandidate
     | StepRequest
@@ -449,9 +481,11 @@ _TYPES = {side: _types_of(adapter) for side, adapter in _ADAPTERS.items()}
 
 def parse(raw: str | bytes, sender: Literal["cabin", "agent", "hub"], max_bytes: int) -> Any:
     """Parse one frame sent by ``sender``; raise :class:`ProtocolError` for anything wrong."""
-    if len(raw) > max_bytes:
+    # The limit is in bytes as they travel: a text frame is measured encoded.
+    size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else len(raw)
+    if size > max_bytes:
         raise ProtocolError(
-            "too_large", f"Expected a message of at most {max_bytes} bytes, but got {len(raw)}"
+            "too_large", f"Expected a message of at most {max_bytes} bytes, but got {size}"
         )
     try:
         data = json.loads(raw)
@@ -459,16 +493,22 @@ def parse(raw: str | bytes, sender: Literal["cabin", "agent", "hub"], max_bytes:
         raise ProtocolError(
             "malformed", f"Expected a JSON object, but could not parse: {exc}"
         ) from exc
+    except RecursionError:
+        raise ProtocolError(
+            "malformed", "Expected a JSON object, but it is nested too deeply"
+        ) from None
     if not isinstance(data, dict):
         raise ProtocolError("malformed", f"Expected a JSON object, but got {type(data).__name__}")
-    ref = data.get("ref") if isinstance(data.get("ref"), str) else None
+    # Only a ref the error can carry is echoed: one that is too long is itself refused below.
+    raw_ref = data.get("ref")
+    ref = raw_ref if isinstance(raw_ref, str) and len(raw_ref) <= REF_MAX else None
     version = data.get("v", VERSION)
     if version != VERSION:
         raise ProtocolError(
             "unsupported_version", f"Expected protocol version {VERSION}, but got {version!r}", ref
         )
     kind = data.get("type")
-    if kind not in _TYPES[sender]:
+    if not isinstance(kind, str) or kind not in _TYPES[sender]:
         allowed = ", ".join(sorted(_TYPES[sender]))
         raise ProtocolError(
             "unknown_type", f"Expected a {sender} message type ({allowed}), but got {kind!r}", ref

@@ -263,6 +263,9 @@ def _run(args: argparse.Namespace) -> int:
                 # The demo serves plain HTTP on this machine, so cookies cannot require HTTPS.
                 "cookie_secure": False,
                 "public_url": f"http://{args.host}:{args.port}",
+                # No SMS gateway here: SMS notices are logged (their length only), not sent.
+                "demo": True,
+                "padron": {"sms_sender": "log"},
             },
         )
     except SettingsError as exc:

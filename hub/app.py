@@ -26,7 +26,9 @@ from contract.clock import Clock, utc_now
 from hub import signalling
 from hub.announce import HubAnnouncer
 from hub.appointments import admin_routes as appointment_admin
+from hub.appointments import document_routes as appointment_documents
 from hub.appointments import feed as appointment_feed
+from hub.appointments import manage_pages as appointment_manage_pages
 from hub.appointments import routes as appointment_api
 from hub.appointments import web as appointment_web
 from hub.db import Database
@@ -34,7 +36,6 @@ from hub.deps import refuse_nul_characters
 from hub.enrolment import routes as enrolment
 from hub.fleet import alert_routes
 from hub.fleet import routes as fleet
-from hub.padron.otp import SmsSender
 from hub.padron.source import PadronSource
 from hub.refusals import publish_refusals
 from hub.routes import (
@@ -54,6 +55,7 @@ from hub.routes import (
 )
 from hub.services import attach, build_services
 from hub.settings import HubSettings
+from hub.sms import SmsSender
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +83,10 @@ _ROUTES = (
     signalling,
     appointment_feed,
     appointment_web,
+    appointment_manage_pages,
     appointment_api,
     appointment_admin,
+    appointment_documents,
 )
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contract.clock import Clock, utc_now
-from contract.events import NewEvent, canonical_json, format_instant, parse_actor
+from contract.events import EventKind, NewEvent, canonical_json, format_instant, parse_actor
 from hub.db import Database
 from hub.models import Attention, LogEntry, LogHead
 from hub.projection import refresh_attention
@@ -233,6 +233,31 @@ class AttentionLog:
         """Append a batch (a cabin's outbox) in one transaction: all of it, or none."""
         with self.writing() as session:
             return [self.append_in(session, event) for event in events]
+
+    def event(self, event_id: str) -> NewEvent | None:
+        """The stored event ``event_id`` as its producer handed it in, or ``None``."""
+        with self.database.session() as session:
+            entry = session.scalars(
+                select(LogEntry).where(LogEntry.event_id == event_id)
+            ).one_or_none()
+        if entry is None:
+            return None
+        return NewEvent(
+            event_id=entry.event_id,
+            kind=EventKind(entry.kind),
+            attention_id=entry.attention_id,
+            actor=entry.actor,
+            occurred_at=entry.occurred_at,
+            data=json.loads(entry.payload),
+        )
+
+    def attention_cabin(self, attention_id: str) -> str | None:
+        """The cabin an attention belongs to, if it is known and has one."""
+        with self.database.session() as session:
+            attention = session.get(Attention, attention_id)
+        if attention is None or attention.cabin_id is None:
+            return None
+        return str(attention.cabin_id)
 
     def timeline(self, attention_id: str) -> list[LogEntry]:
         """An attention's entries in the order things happened."""

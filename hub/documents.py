@@ -10,6 +10,7 @@ as content. The routes are in :mod:`hub.routes.documents`.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import shutil
@@ -21,6 +22,8 @@ from datetime import datetime, timedelta
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, Protocol
+
+import pypdf
 
 from contract.clock import Clock
 from contract.events import EventKind, NewEvent, actor_for_cabin, actor_for_user
@@ -37,6 +40,10 @@ MAX_AGE_S = 12 * 3600
 SWEEP_INTERVAL_S = 60.0
 
 JPEG, PDF = "image/jpeg", "application/pdf"
+#: More pages than any citizen's document: a feeder batch is a few dozen sheets at most.
+MAX_PDF_PAGES = 500
+#: A page larger than this (in points: 5 m a side) is a malformed or hostile file, not paper.
+MAX_PAGE_POINTS = 14_400
 _EVENT_KINDS = {"scan": EventKind.DOCUMENT_SCANNED, "signed": EventKind.DOCUMENT_SIGNED}
 # Events about a document are named after it, so that each is logged once.
 _DOCUMENT_EVENTS_NS = uuid.UUID("0b7e61f2-4c0d-4f57-9d7a-51c2a3f8e4b9")
@@ -73,6 +80,36 @@ def detect_type(body: bytes) -> str | None:
     # A PDF ends with an end-of-file marker: an upload cut short has none and is refused.
     if body.startswith(b"%PDF-") and b"%%EOF" in body[-1024:]:
         return PDF
+    return None
+
+
+def pdf_problem(body: bytes) -> str | None:
+    """What keeps ``body`` (already known to look like a PDF) from opening, or ``None``.
+
+    The PDF is parsed for real, page tree and every page's size, so that what reaches the
+    agent's viewer or the cabin's printer is a document and not merely its first bytes. The
+    answer names what is wrong, never what the document says.
+    """
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(body), strict=False)
+        # Many official forms come "encrypted" against editing but open without a password.
+        if reader.is_encrypted and not reader.decrypt(""):
+            return "it needs a password to open"
+        count = len(reader.pages)
+        if count == 0:
+            return "it has no pages"
+        if count > MAX_PDF_PAGES:
+            return f"it has {count} pages, more than {MAX_PDF_PAGES}"
+        for page in reader.pages:
+            box = page.mediabox
+            if not (
+                0 < float(box.width) <= MAX_PAGE_POINTS and 0 < float(box.height) <= MAX_PAGE_POINTS
+            ):
+                return "a page has no sensible size"
+    # A malformed or hostile file can make pypdf raise nearly anything (zlib, struct,
+    # assertion, arithmetic errors besides its own): each means "not a usable PDF".
+    except Exception as exc:
+        return f"it cannot be read ({type(exc).__name__})"
     return None
 
 
@@ -137,6 +174,14 @@ class DocumentStore:
             self._last_live[document.call_id] = created_at
         return document
 
+    def facts(self, document_id: str, now: datetime) -> StoredDocument | None:
+        """A kept document's facts, without reading its bytes; or ``None``."""
+        with self._lock:
+            document = self._index.get(document_id)
+        if document is None or now - document.created_at > self.max_age:
+            return None
+        return document
+
     def get(self, document_id: str, now: datetime) -> tuple[StoredDocument, bytes] | None:
         """A kept document and its bytes, or ``None``."""
         with self._lock:
@@ -179,7 +224,10 @@ def record_upload(
     log: AttentionLog, document: StoredDocument, principal: User | Cabin, source: str | None
 ) -> None:
     """Log a scanned or signed document as a reference; another (a document sent to the cabin
-    to print or show) as ``audit.document_sent``: the cabin logs its printing itself."""
+    to print or show) as ``audit.document_sent``: the cabin logs its printing itself. A scan's
+    preview is a reduced copy of a scan already logged, and is not logged again."""
+    if document.purpose == "preview":
+        return
     kind = _EVENT_KINDS.get(document.purpose, EventKind.AUDIT_DOCUMENT_SENT)
     is_cabin = isinstance(principal, Cabin)
     data: dict[str, Any] = {

@@ -119,7 +119,9 @@ def fold(entries: Iterable[LogEntry]) -> AttentionFacts:
             case EventKind.CALL_CANCELLED:
                 facts.cancelled_at = at
             case EventKind.ATTENTION_ENDED:
-                facts.attention_ended_at = at
+                # A kiosk back from a restart and the hub's sweep may both end an interrupted
+                # attention: it ended when the first of them says.
+                facts.attention_ended_at = _earliest(facts.attention_ended_at, at)
             case EventKind.CONSENT_RECORDED:
                 facts.consent_recording = data.get("recording") is True
             case EventKind.SURVEY_ANSWERED:

@@ -1,7 +1,7 @@
 """Running the hub under uvicorn: in the foreground (``cabina hub``) or in a background thread.
 
-The background form serves ``cabina demo`` (hub and cabin in one command) and the end-to-end
-tests, which need a real hub on a real port.
+The background form serves the end-to-end tests and the benchmarks, which need a real hub on a
+real port inside their own process.
 """
 
 from __future__ import annotations
@@ -52,7 +52,10 @@ class BackgroundHub:
             app = create_app(settings)
         self.app = app
         self.settings = settings
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP spelled out: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose
+        # protocol says TCP, and with Nagle on, every reply after a connection's first waited
+        # ~40 ms for the client's delayed ACK between its header and body segments.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((settings.host, settings.port))
         self.port: int = self._socket.getsockname()[1]

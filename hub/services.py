@@ -2,10 +2,10 @@
 
 :func:`build_services` makes every service up front, so that whoever holds the app may read
 them before it starts; :meth:`HubServices.running` starts the ones that work in the background
-(the document sweeper, the fleet's dispatcher, the announcement, the event writer and the
-switchboard's timer) for as long as the app runs, and stops them in the reverse order. Routes
-receive each service through its dependency in :mod:`hub.deps`; anything else that holds the
-app reads them with :func:`services_of`.
+(the document sweeper, the fleet's dispatcher, the announcement, the event writer, the
+switchboard's timer and the sweep of attentions whose cabin is gone) for as long as the app
+runs, and stops them in the reverse order. Routes receive each service through its dependency
+in :mod:`hub.deps`; anything else that holds the app reads them with :func:`services_of`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from hub.appointments.external import AppointmentSystem, build_system
 from hub.appointments.models import Notice, NoticeChannel, NoticeStatus
 from hub.appointments.notices import NoticeSender
 from hub.appointments.service import Appointments
+from hub.attention_endings import AttentionSweeper
 from hub.attention_log import AttentionLog
 from hub.db import Database
 from hub.directory import DatabaseDirectory
@@ -38,7 +39,6 @@ from hub.enrolment import service as enrolment
 from hub.event_writer import EventWriter
 from hub.fleet.service import ActionDispatcher, board_of
 from hub.models import Site
-from hub.padron.otp import LoggingSmsSender, SmsSender
 from hub.padron.service import Padron
 from hub.padron.service import build as build_padron
 from hub.padron.source import PadronSource
@@ -46,6 +46,7 @@ from hub.ratelimit import RateLimiter
 from hub.routing import RoutingConfig
 from hub.security import LOGIN_WINDOW, MAX_LOGIN_FAILURES, Passwords
 from hub.settings import HubSettings
+from hub.sms import SmsSender, sender_from_settings
 from hub.switchboard import Switchboard
 
 if TYPE_CHECKING:
@@ -87,6 +88,8 @@ class HubServices:
     booking_limiter: RateLimiter
     #: Announces the hub on the local network; ``None`` when it is not announced.
     announcer: HubAnnouncer | None
+    #: Ends the attentions of cabins gone mid-visit.
+    attention_sweeper: AttentionSweeper
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -116,11 +119,14 @@ class HubServices:
             stack.push_async_callback(self.switchboard.stop)
             appointments = asyncio.create_task(sweep_appointments(self), name="appointment-sweeper")
             stack.push_async_callback(_cancel, appointments)
+            endings = asyncio.create_task(self.attention_sweeper.run(), name="attention-sweeper")
+            stack.push_async_callback(_cancel, endings)
             yield
 
 
 async def sweep_appointments(services: HubServices) -> None:
-    """Every ``sweep_interval_s``: send due notices, mark no-shows, erase expired data."""
+    """Every ``sweep_interval_s``: send due notices, mark no-shows and appointments done, erase
+    expired data."""
     interval = services.settings.appointments.sweep_interval_s
     while True:
         await asyncio.to_thread(sweep_appointments_once, services)
@@ -140,6 +146,7 @@ def sweep_appointments_once(services: HubServices) -> None:
     for name, work in (
         ("notices", services.notice_sender.deliver_due if due is not None else _nothing),
         ("no-shows", services.appointments.mark_no_shows),
+        ("done", services.appointments.mark_done),
         ("retention", services.appointments.forget_expired),
     ):
         try:
@@ -159,7 +166,8 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 
 def routing_config(settings: HubSettings) -> RoutingConfig:
-    """The router's tunables from settings (each site's cap is read at start-up)."""
+    """The router's tunables from settings (each site's cap is given when the hub starts,
+    then by the sites route whenever an admin changes it)."""
     return RoutingConfig(
         ring_timeout_s=settings.ring_timeout_s,
         missed_rings_before_away=settings.missed_rings_before_away,
@@ -193,7 +201,7 @@ def site_limits(database: Database) -> dict[str, int | None]:
 
 def notice_channels(settings: HubSettings, sms: SmsSender | None) -> frozenset[NoticeChannel]:
     """How this hub can send appointment notices: e-mail with an SMTP server and a sender
-    address, SMS with a gateway (the default one only logs, and sends nothing)."""
+    address, SMS with a gateway (``sms``, ``None`` without one)."""
     channels = set()
     if settings.padron.smtp_host and settings.padron.smtp_from:
         channels.add(NoticeChannel.EMAIL)
@@ -216,9 +224,12 @@ def build_services(
     """The services of a hub with these settings; none of them runs yet.
 
     Without a ``database``, one is opened from the settings; without an ``announcer``, the hub
-    is announced when ``settings.announce`` says so.
+    is announced when ``settings.announce`` says so; without an ``sms_sender``, SMS go through
+    the gateway ``padron.sms_sender`` names (or none).
     """
     database = database if database is not None else Database.from_settings(settings)
+    if sms_sender is None:
+        sms_sender = sender_from_settings(settings.padron)
     log = AttentionLog(database, clock=clock)
     writer = EventWriter(log)
     secret = settings.secret_key.get_secret_value()
@@ -240,6 +251,8 @@ def build_services(
         monotonic=time.monotonic,
         wall=clock,
         appointment_lookup=appointment_lookup(appointments),
+        event_lookup=log.event,
+        attention_owner=log.attention_cabin,
     )
     if announcer is None and settings.announce:
         announcer = HubAnnouncer(announcement_for(settings, certificate=settings.tls_certificate))
@@ -272,7 +285,7 @@ def build_services(
             log,
             settings.appointments,
             mailer=mail.Mailer(mail.SmtpSettings.from_padron(settings.padron), clock=clock),
-            sms=sms_sender or LoggingSmsSender(),
+            sms=sms_sender,
             secret_key=secret,
             public_url=public_url,
             clock=clock,
@@ -286,6 +299,14 @@ def build_services(
             limit=settings.appointments.max_web_bookings, window=timedelta(hours=1), clock=clock
         ),
         announcer=announcer,
+        attention_sweeper=AttentionSweeper(
+            log,
+            clock=clock,
+            grace_s=settings.attention_grace_s,
+            interval_s=settings.attention_sweep_s,
+            online=switchboard.connected_cabins,
+            live=lambda: [call.attention_id for call in switchboard.calls()],
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.appointments.settings import AppointmentSettings
@@ -31,6 +31,10 @@ class HubSettings(BaseSettings):
     secret_key: SecretStr = Field(min_length=32)
     #: Session cookies only over HTTPS; turn off only for a demo on plain HTTP.
     cookie_secure: bool = True
+    #: Set by ``cabina demo``: allows stand-ins that send nothing (``padron.sms_sender =
+    #: "log"``). A council's hub leaves it off; setting it (``CABINA_DEMO``) is a deliberate,
+    #: visible choice in its configuration, never a default.
+    demo: bool = False
     session_hours: Seconds = 12
 
     # WebRTC: the ICE servers handed to each end of a call.
@@ -52,6 +56,11 @@ class HubSettings(BaseSettings):
     heartbeat_interval_s: Seconds = 5
     #: A larger WebSocket message is refused with an error and the connection closed (1009).
     max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    #: An open attention whose cabin the hub has not heard from for this long is ended
+    #: (``cabin_gone``): the cabin was killed mid-visit and has not come back for it.
+    attention_grace_s: Seconds = 600
+    #: How often the hub looks for such attentions.
+    attention_sweep_s: Seconds = 60
 
     #: Announce ``_cabina._tcp`` on the local network so that new cabins find the hub.
     announce: bool = False
@@ -72,6 +81,19 @@ class HubSettings(BaseSettings):
     def _known_database(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("sqlite", "postgresql")):
             raise ValueError(f"Expected a sqlite:// or postgresql:// URL, but got {value!r}")
+        return value
+
+    @field_validator("padron")
+    @classmethod
+    def _real_sms_outside_the_demo(
+        cls, value: PadronSettings, info: ValidationInfo
+    ) -> PadronSettings:
+        # ``demo`` is declared before ``padron``, so it is already read.
+        if value.sms_sender == "log" and not info.data.get("demo", False):
+            raise ValueError(
+                "Expected padron.sms_sender 'http' (the council's SMS gateway) or 'none', but "
+                "got 'log', which sends nothing and is only for cabina demo"
+            )
         return value
 
     @property

@@ -3,7 +3,8 @@
 Each connection is authenticated before it is accepted into the switchboard: a cabin by its
 bearer credential, an agent by the console's session cookie or a bearer token. Every frame is
 parsed by :mod:`contract.signalling`; anything wrong gets an ``error`` message and the connection
-stays open, except an oversized frame (closed with 1009) and a silent peer (4408).
+stays open, except an oversized frame (closed with 1009) and a silent peer (4408). Binary
+frames are refused as ``malformed``: every message is a JSON text frame.
 
 The close codes are :class:`contract.signalling.CloseCode`'s, each explained in
 ``docs/signalling.md``.
@@ -106,10 +107,15 @@ async def _serve(
             return
         if frame["type"] == "websocket.disconnect":
             return
-        raw = frame.get("text")
-        if raw is None:
-            raw = frame.get("bytes") or b""
+        text: str | None = frame.get("text")
+        binary = text is None
+        raw: str | bytes = (frame.get("bytes") or b"") if text is None else text
         try:
+            if binary and len(raw) <= settings.max_message_bytes:
+                # The protocol is JSON text frames; an oversized binary one is too large first.
+                raise p.ProtocolError(
+                    "malformed", "Expected a JSON text frame, but got a binary frame"
+                )
             message = p.parse(raw, sender, settings.max_message_bytes)
             if isinstance(message, p.Ping):
                 await peer.send(p.Pong(ts=message.ts))

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from contract import signalling as p
 from contract.clock import Clock
 from contract.events import EventKind, NewEvent
+from hub.fleet.capabilities import refuse_unavailable, tools_message, unavailable_steps
 from hub.routing import (
     Action,
     AgentState,
@@ -54,8 +55,19 @@ logger = logging.getLogger(__name__)
 #: reads the database): the switchboard runs it in a worker thread.
 AppointmentLookup = Callable[[str, int], tuple[int | None, str] | None]
 
+#: The attention log's stored event with this id, or ``None``. It reads the database: the
+#: switchboard runs it in a worker thread.
+EventLookup = Callable[[str], NewEvent | None]
+
+#: The cabin an attention belongs to, or ``None`` (unknown, or not a cabin's). It reads the
+#: database: the switchboard runs it in a worker thread.
+AttentionOwner = Callable[[str], str | None]
+
 #: The priority of a call for an appointment; walk-ins have 0.
 APPOINTMENT_PRIORITY = 1
+
+#: How many calls withdrawn from the queue (their cabin gone) the switchboard remembers.
+_WITHDRAWN_KEPT = 1024
 
 # A deterministic namespace for events the hub writes once per call, so that a call
 # re-presented after a restart does not log them twice.
@@ -143,10 +155,17 @@ class Switchboard:
         wall: Clock,
         reconnect_grace_s: float = 15.0,
         appointment_lookup: AppointmentLookup | None = None,
+        event_lookup: EventLookup | None = None,
+        attention_owner: AttentionOwner | None = None,
     ) -> None:
         self.router = Router(config)
         #: Matches a call request's appointment; without it every call is a walk-in.
         self.appointment_lookup = appointment_lookup
+        #: Finds the first ``call.queued`` of a call presented again after a reconnect or a
+        #: restart; without it such a call counts from its re-sent (or current) queue time.
+        self.event_lookup = event_lookup
+        #: Keeps a cabin from asking for a call in another cabin's attention.
+        self.attention_owner = attention_owner
         self._config = config
         self._events = events
         self._monotonic = monotonic
@@ -155,6 +174,9 @@ class Switchboard:
         self._cabins: dict[str, _Member] = {}
         self._agents: dict[str, _Member] = {}
         self._calls: dict[str, Call] = {}
+        #: Calls taken out of the queue when their cabin went away, oldest first, until the
+        #: cabin presents them again (their ``call.queued`` may not be in the log yet).
+        self._withdrawn: dict[str, Call] = {}
         self._wake = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
@@ -210,6 +232,10 @@ class Switchboard:
     def is_cabin_online(self, cabin_id: str) -> bool:
         """Whether ``cabin_id`` has a live connection."""
         return cabin_id in self._cabins
+
+    def connected_cabins(self) -> list[str]:
+        """The cabins with a live connection to this hub process."""
+        return list(self._cabins)
 
     def call(self, call_id: str) -> Call | None:
         """The live call ``call_id`` (waiting, ringing or connected), or ``None``."""
@@ -272,9 +298,16 @@ class Switchboard:
                 # Not a cancellation: the cabin re-presents the call with its queue time.
                 actions += self.router.withdraw(call.call_id, self._monotonic())
                 self._calls.pop(call.call_id, None)
+                self._remember_withdrawn(call)
             elif call.agent_id is not None:
                 self._schedule_loss(call.call_id, cabin_id)
         await self._perform(actions, quiet_cancel=True)
+
+    def _remember_withdrawn(self, call: Call) -> None:
+        self._withdrawn.pop(call.call_id, None)
+        self._withdrawn[call.call_id] = call
+        while len(self._withdrawn) > _WITHDRAWN_KEPT:
+            del self._withdrawn[next(iter(self._withdrawn))]
 
     def _schedule_loss(self, call_id: str, cabin_id: str) -> None:
         loop = asyncio.get_running_loop()
@@ -337,8 +370,10 @@ class Switchboard:
             await self._request(info, member.peer, message)
         elif isinstance(message, p.CallCancel):
             call = self._own_call(message.call_id, cabin_id=cabin_id, ref=message.ref)
+            # Logged only once the router took it: a refused message writes nothing.
+            actions = self._route(lambda now: self.router.cancel(call.call_id, now), message.ref)
             self._log(call, EventKind.CALL_CANCELLED, f"cabin:{cabin_id}", {"reason": "citizen"})
-            await self._perform(self._route(lambda now: self.router.cancel(call.call_id, now)))
+            await self._perform(actions)
             self._calls.pop(call.call_id, None)
         elif isinstance(message, p.CallEnd):
             self._own_call(message.call_id, cabin_id=cabin_id, ref=message.ref)
@@ -350,14 +385,37 @@ class Switchboard:
             assert call.agent_id is not None
             await self._send_agent(call.agent_id, message)
         elif isinstance(message, p.Telemetry):
+            before = unavailable_steps(member.extra.get("telemetry"))
             member.extra["telemetry"] = message.devices
+            if unavailable_steps(message.devices) != before:
+                await self._send_tools(cabin_id, always=True)
 
     async def _request(self, info: CabinInfo, peer: Peer, msg: p.CallRequest) -> None:
         now_wall = self._wall()
-        existing = self._calls.get(msg.call_id)
+        existing = self._calls.get(msg.call_id) or self._withdrawn.get(msg.call_id)
+        owner: str | None = None
+        if existing is None:
+            # Not waiting here: it may be a call queued before the cabin reconnected or the
+            # hub restarted, which keeps the place (and the one ``call.queued``) it had.
+            existing = await self._queued_before(msg.call_id)
+            owner = await self._attention_owner(msg.attention_id)
+            if self._cabins.get(info.id) is None or self._cabins[info.id].peer is not peer:
+                return  # the cabin left meanwhile; it presents the call again on its return
+            existing = self._calls.get(msg.call_id) or existing
+        first_time = existing is None
+        calls = [*self._calls.values(), *self._withdrawn.values()]
+        others = {c.cabin_id for c in calls if c.attention_id == msg.attention_id}
+        if owner not in (None, info.id) or others - {info.id}:
+            raise p.ProtocolError(
+                "not_yours", f"Attention {msg.attention_id} belongs to another cabin", msg.ref
+            )
         if existing is not None and existing.cabin_id != info.id:
             raise p.ProtocolError(
                 "not_yours", f"Call {msg.call_id} belongs to another cabin", msg.ref
+            )
+        if existing is not None and existing.attention_id != msg.attention_id:
+            raise p.ProtocolError(
+                "not_yours", f"Call {msg.call_id} belongs to another attention", msg.ref
             )
         if existing is not None and existing.agent_id is not None:
             raise p.ProtocolError("bad_state", f"Call {msg.call_id} is already connected", msg.ref)
@@ -368,23 +426,26 @@ class Switchboard:
             )
             return
         service, appointment, preferred = msg.service, None, None
-        if existing is not None and existing.appointment is not None:
-            # Asked again while queued: the appointment was matched already.
-            service, appointment = existing.service, existing.appointment
-            preferred = existing.preferred_agent
+        live = self._calls.get(msg.call_id)
+        if live is not None and live.appointment is not None:
+            # Asked again while queued: the appointment was matched already. A call presented
+            # again after a reconnect asks the booking service afresh.
+            service, appointment = live.service, live.appointment
+            preferred = live.preferred_agent
         elif msg.appointment is not None:
             found = await self._appointment(msg.appointment, info.id, msg.call_id)
             if self._cabins.get(info.id) is None or self._cabins[info.id].peer is not peer:
                 return  # the cabin left meanwhile; it presents the call again on its return
-            existing = self._calls.get(msg.call_id)
+            existing = self._calls.get(msg.call_id) or existing
             if found is not None:
                 appointment = msg.appointment
                 booked_with, service = found
                 preferred = None if booked_with is None else str(booked_with)
-        # Trust a re-presented queue time only as far as it is not in the future.
+        # Trust a first queue time only as far as it is not in the future; a call queued
+        # before keeps the time the hub gave it then.
         queued_at = min(msg.queued_at or now_wall, now_wall)
         if existing is not None:
-            queued_at = min(queued_at, existing.queued_at)
+            queued_at = existing.queued_at
         call = Call(
             call_id=msg.call_id,
             attention_id=msg.attention_id,
@@ -394,21 +455,6 @@ class Switchboard:
             queued_at=queued_at,
             appointment=appointment,
             preferred_agent=preferred,
-        )
-        self._calls[msg.call_id] = call
-        self._log(
-            call,
-            EventKind.CALL_QUEUED,
-            f"cabin:{info.id}",
-            {
-                "service": service,
-                "language": msg.language,
-                "call_id": msg.call_id,
-                "appointment": appointment,
-                "preferred_agent": preferred,
-            },
-            occurred_at=queued_at,
-            once=True,
         )
         now = self._monotonic()
         request = RouteRequest(
@@ -421,7 +467,58 @@ class Switchboard:
             priority=APPOINTMENT_PRIORITY if appointment is not None else 0,
             preferred_agent=preferred,
         )
-        await self._perform(self._route(lambda t: self.router.enqueue(request, t), ref=msg.ref))
+        # The router may refuse it (a call that has ended): nothing is kept or logged then.
+        actions = self._route(lambda t: self.router.enqueue(request, t), ref=msg.ref)
+        self._calls[msg.call_id] = call
+        self._withdrawn.pop(msg.call_id, None)
+        if first_time:
+            self._log(
+                call,
+                EventKind.CALL_QUEUED,
+                f"cabin:{info.id}",
+                {
+                    "service": service,
+                    "language": msg.language,
+                    "call_id": msg.call_id,
+                    "appointment": appointment,
+                    "preferred_agent": preferred,
+                },
+                occurred_at=queued_at,
+                once=True,
+            )
+        await self._perform(actions)
+
+    async def _attention_owner(self, attention_id: str) -> str | None:
+        lookup = self.attention_owner
+        if lookup is None:
+            return None
+        try:
+            return await asyncio.to_thread(lookup, attention_id)
+        except Exception:  # the database unreadable for a moment: the log checks it again
+            logger.exception("reading the cabin of an attention failed")
+            return None
+
+    async def _queued_before(self, call_id: str) -> Call | None:
+        """The call as its stored ``call.queued`` event has it, or ``None`` if never queued."""
+        lookup = self.event_lookup
+        if lookup is None:
+            return None
+        try:
+            event = await asyncio.to_thread(lookup, str(self._event_id(call_id, "call.queued")))
+        except Exception:  # the log unreadable for a moment: take the request as it comes
+            logger.exception("reading the queue event of call %s failed", call_id)
+            return None
+        if event is None or event.attention_id is None:
+            return None
+        kind, _, cabin_id = event.actor.partition(":")
+        return Call(
+            call_id=call_id,
+            attention_id=event.attention_id,
+            cabin_id=cabin_id if kind == "cabin" else event.actor,
+            service=str(event.data.get("service", "")),
+            language=str(event.data.get("language", "")),
+            queued_at=event.occurred_at,
+        )
 
     async def _appointment(
         self, reference: str, cabin_id: str, call_id: str
@@ -456,12 +553,12 @@ class Switchboard:
             )
         elif isinstance(message, p.CallDecline):
             call = self._known_call(message.call_id, message.ref)
-            self._log(call, EventKind.CALL_DECLINED, f"user:{agent_id}", {"agent_id": agent_id})
-            await self._perform(
-                self._route(
-                    lambda now: self.router.decline(agent_id, call.call_id, now), message.ref
-                )
+            # Only a call ringing at this agent can be declined: the router says so first.
+            actions = self._route(
+                lambda now: self.router.decline(agent_id, call.call_id, now), message.ref
             )
+            self._log(call, EventKind.CALL_DECLINED, f"user:{agent_id}", {"agent_id": agent_id})
+            await self._perform(actions)
         elif isinstance(message, p.CallEnd):
             self._own_call(message.call_id, agent_id=agent_id, ref=message.ref)
             await self._end(message.call_id, message.reason)
@@ -475,10 +572,19 @@ class Switchboard:
             call = self._own_call(
                 message.call_id, agent_id=agent_id, connected=True, ref=message.ref
             )
+            if isinstance(message, p.StepRequest):
+                refuse_unavailable(message, self.cabin_telemetry(call.cabin_id))
             await self._send_cabin(call.cabin_id, message)
 
     async def _transfer(self, agent_id: str, msg: p.CallTransfer) -> None:
         call = self._own_call(msg.call_id, agent_id=agent_id, connected=True, ref=msg.ref)
+        # The router may refuse the target (unknown, busy, without the skill): ask it first.
+        actions = self._route(
+            lambda now: self.router.transfer(
+                call.call_id, agent_id, now, to_agent=msg.to_agent, service=msg.service
+            ),
+            msg.ref,
+        )
         self._log(
             call,
             EventKind.CALL_TRANSFERRED,
@@ -491,14 +597,7 @@ class Switchboard:
             },
         )
         call.note = msg.note or None
-        await self._perform(
-            self._route(
-                lambda now: self.router.transfer(
-                    call.call_id, agent_id, now, to_agent=msg.to_agent, service=msg.service
-                ),
-                msg.ref,
-            )
-        )
+        await self._perform(actions)
 
     # --- shared ---------------------------------------------------------------------------
 
@@ -657,6 +756,17 @@ class Switchboard:
                 you_offer=False,
             ),
         )
+        await self._send_tools(call.cabin_id, always=False)
+
+    async def _send_tools(self, cabin_id: str, *, always: bool) -> None:
+        """Tell the agent in a call at ``cabin_id`` which tools fail (none: only if ``always``)."""
+        telemetry = self.cabin_telemetry(cabin_id)
+        for call in list(self._calls.values()):
+            if call.cabin_id != cabin_id or call.agent_id is None:
+                continue
+            message = tools_message(call.call_id, telemetry)
+            if always or message.unavailable:
+                await self._send_agent(call.agent_id, message)
 
     async def _transferred(self, action: Transferred) -> None:
         call = self._calls.get(action.call_id)
@@ -695,6 +805,11 @@ class Switchboard:
         if member is not None:
             await member.peer.send(message)
 
+    @staticmethod
+    def _event_id(call_id: str, kind: str) -> uuid.UUID:
+        """The id of an event written once per call (``kind`` may name the agent too)."""
+        return uuid.uuid5(_EVENTS_NS, f"{call_id}/{kind}")
+
     def _log(
         self,
         call: Call,
@@ -707,10 +822,8 @@ class Switchboard:
     ) -> None:
         # Logged once per call, or once per call and agent for an answer: after a transfer the
         # next agent's answer is an event of its own.
-        key = f"{call.call_id}/{kind.value}"
-        if kind is EventKind.CALL_ANSWERED:
-            key += f"/{data.get('agent_id')}"
-        event_id = uuid.uuid5(_EVENTS_NS, key) if once else uuid.uuid4()
+        suffix = f"/{data.get('agent_id')}" if kind is EventKind.CALL_ANSWERED else ""
+        event_id = self._event_id(call.call_id, kind.value + suffix) if once else uuid.uuid4()
         try:
             event = NewEvent(
                 event_id=str(event_id),

@@ -204,6 +204,7 @@ async def run_kiosk(
     from contract import signalling as p
     from kiosk.effects.appointments_client import AppointmentsClient
     from kiosk.effects.call import Call, ReceivedFrame
+    from kiosk.effects.health import HealthMonitor, device_checker, disk_of
     from kiosk.effects.hub_client import HubClient
     from kiosk.effects.office import OfficeInformation
     from kiosk.effects.outbox import Outbox, OutboxSender
@@ -230,6 +231,10 @@ async def run_kiosk(
             logger.warning("erased %d files left by an interrupted visit", erased)
     devices = await asyncio.to_thread(open_devices, hardware)
     outbox = Outbox(settings.outbox_path, actor=credential.actor)
+    # The visit a killed kiosk was in is over: say so, or it stays open in the figures.
+    interrupted = await asyncio.to_thread(outbox.end_interrupted, datetime.now(UTC))
+    if interrupted is not None:
+        logger.warning("ended attention %s, interrupted by a restart", interrupted)
     flow = Flow(settings.flow_config(), verify_pin=settings.verify_pin)
 
     # The technician's check borrows the devices the kiosk has open: a camera or a serial
@@ -240,6 +245,14 @@ async def run_kiosk(
         return (await asyncio.to_thread(selftest)).results
 
     runner: CommandRunner | None = None
+    health: HealthMonitor | None = None
+
+    def on_link(online: bool) -> None:
+        if health is not None:
+            health.on_link(online)
+        if runner is not None:
+            runner.on_link(online)
+
     app = KioskApp(
         flow,
         execute=lambda command: runner(command) if runner is not None else None,
@@ -250,7 +263,7 @@ async def run_kiosk(
         ws_url=settings.ws_url,
         token=credential.token,
         on_message=lambda message: runner.on_hub_message(message) if runner else None,
-        on_link=lambda online: runner.on_link(online) if runner else None,
+        on_link=on_link,
         hub_timeout_s=settings.hub_timeout_s,
         ssl=tls,
     )
@@ -316,6 +329,24 @@ async def run_kiosk(
             idle=idle,
             stop=app.stop,
         )
+        # The devices' health: checked now and then and after any device error, it keeps the
+        # flow's faults true and reaches the hub's fleet page as telemetry.
+        monitor = health = HealthMonitor(
+            check=device_checker(hardware, devices),
+            disk=lambda: disk_of(settings.data_dir),
+            store=outbox.put_telemetry,
+            wake=sender.wake,
+            deliver=app.send,
+            faults=lambda: flow.device_faults,
+            busy=lambda: not idle(),
+            interval_s=settings.health_interval_s,
+            keepalive_s=settings.health_keepalive_s,
+        )
+
+        def deliver(event: Event) -> None:
+            monitor.on_event(event)
+            app.send(event)
+
         runner = CommandRunner(
             Parts(
                 outbox=outbox,
@@ -336,7 +367,7 @@ async def run_kiosk(
                 read_qr=qr_reader(),
                 qr_watching=lambda: flow.state is State.APPOINTMENT_CHECK_IN,
             ),
-            deliver=app.send,
+            deliver=deliver,
             view=app,
         )
         for event in initial_faults(devices, hardware):
@@ -346,6 +377,7 @@ async def run_kiosk(
         background: list[asyncio.Future[Any]] = [
             asyncio.ensure_future(hub.run()),
             asyncio.ensure_future(sender.run()),
+            asyncio.ensure_future(monitor.run()),
             asyncio.ensure_future(announce_ready(app, notifier, started)),
         ]
         if start.endpoint is not None:

@@ -56,6 +56,10 @@ class KioskSettings(CabinLocalSettings):
     orientation: Orientation = "landscape"
     #: Devices without which no call is possible.
     required_devices: list[str] = Field(default_factory=lambda: ["camera"])
+    #: How often the devices are checked (and at once after a device error).
+    health_interval_s: Seconds = 60
+    #: The hub hears the cabin's health at least this often, even when nothing changed.
+    health_keepalive_s: Seconds = 600
 
     #: argon2 hash of the technician's PIN (``cabina`` prints one); none disables the screen.
     technician_pin_hash: SecretStr | None = None

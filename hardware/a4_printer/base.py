@@ -110,8 +110,8 @@ class JobResult:
 class A4Printer(Protocol):
     """A printer for A4 PDF documents."""
 
-    def print_pdf(self, data: bytes, *, title: str) -> JobResult:
-        """Print a PDF and follow the job until it completes; raise if it fails."""
+    def print_pdf(self, data: bytes, *, title: str, copies: int = 1) -> JobResult:
+        """Print ``copies`` of a PDF and follow the job until it completes; raise if it fails."""
         ...
 
     def status(self) -> A4Status:
@@ -131,6 +131,12 @@ def check_pdf(data: bytes) -> None:
     """Refuse data that is not a PDF document before it reaches a printer."""
     if not data.startswith(b"%PDF-"):
         raise ValueError(f"Expected a PDF document starting with %PDF-, but got {data[:8]!r}")
+
+
+def check_copies(copies: int) -> None:
+    """Refuse a number of copies no printer can make before anything is sent."""
+    if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
+        raise ValueError(f"Expected at least 1 copy, but got {copies!r}")
 
 
 def error_for(reasons: Iterable[str], *, stopped: bool) -> HardwareError | None:

@@ -112,14 +112,15 @@ class CupsA4Printer:
         self._lock = threading.Lock()
         self._counters = {"jobs": 0, "failed_jobs": 0}
 
-    def print_pdf(self, data: bytes, *, title: str) -> JobResult:
-        """Print ``data`` (a PDF) on the queue and wait until it leaves the queue."""
+    def print_pdf(self, data: bytes, *, title: str, copies: int = 1) -> JobResult:
+        """Print ``copies`` of ``data`` (a PDF) on the queue and wait until it leaves it."""
         base.check_pdf(data)
+        base.check_copies(copies)
         with self._lock:
             try:
                 base.refuse_unless_ready(self._status())
                 output = self._run(
-                    ["lp", *self._server, "-d", self.queue, "-t", title,
+                    ["lp", *self._server, "-d", self.queue, "-t", title, "-n", str(copies),
                      "-o", "document-format=application/pdf"],
                     data,
                 )  # fmt: skip

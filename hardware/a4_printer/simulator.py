@@ -8,8 +8,9 @@ How it is started, and why:
 * ``-r off``: no DNS-SD advertisement. ippeveprinter still connects to Avahi over the D-Bus
   system bus at start, and exits ("Unable to initialize DNS-SD") where there is no bus; so it
   gets a private, empty ``dbus-daemon`` of its own, on which no Avahi can ever announce it.
-* ``-c COMMAND``: without a command it "prints" by sleeping 5–15 s; ours returns at once, and
-  reports a paper jam (``STATE: +media-jam``, exit 1) when one was injected.
+* ``-c COMMAND``: without a command it "prints" by sleeping 5–15 s; ours returns at once,
+  notes the copies the job asked for (:meth:`IppSimulatorHandle.copies`), and reports a paper
+  jam (``STATE: +media-jam``, exit 1) when one was injected.
 
 Paper is set through ippeveprinter's own media page (``/media``): an empty tray makes it
 report ``media-empty``, a low one ``media-low``.
@@ -52,7 +53,9 @@ _BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
 """
 
 _COMMAND = """#!/bin/sh
-# Run by ippeveprinter for each job with the document as $1: "print" it at once.
+# Run by ippeveprinter for each job with the document as $1: "print" it at once. The job's
+# attributes come as IPP_* variables: the copies asked for are noted beside the spool.
+echo "$(basename "$1") ${{IPP_COPIES:-1}}" >> {copies}
 if [ -e {jam} ]; then
   rm -f {jam}
   echo "STATE: +media-jam" >&2
@@ -94,6 +97,7 @@ class IppSimulatorHandle:
         self.spool_dir = spool_dir or self._state / "spool"
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         self._jam = self._state / "jam"
+        self._copies_log = self._state / "copies"
         self._paused = False
         self._processes: list[subprocess.Popen[bytes]] = []
         try:
@@ -124,7 +128,12 @@ class IppSimulatorHandle:
 
     def _start_printer(self, name: str, bus: str, timeout: float) -> subprocess.Popen[bytes]:
         command = self._state / "print-command"
-        command.write_text(_COMMAND.format(jam=shlex.quote(str(self._jam))), encoding="utf-8")
+        command.write_text(
+            _COMMAND.format(
+                jam=shlex.quote(str(self._jam)), copies=shlex.quote(str(self._copies_log))
+            ),
+            encoding="utf-8",
+        )
         command.chmod(0o755)
         program = _program("ippeveprinter", "cups-ipp-utils")
         env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": bus, "HOME": str(self._state)}
@@ -207,6 +216,13 @@ class IppSimulatorHandle:
     def spooled(self) -> list[Path]:
         """The PDF documents the printer received, oldest first."""
         return sorted(self.spool_dir.glob("*.pdf"), key=lambda p: int(p.name.split("-", 1)[0]))
+
+    def copies(self) -> dict[str, int]:
+        """The copies each printed job asked for, by the name of its spooled document."""
+        if not self._copies_log.exists():
+            return {}
+        lines = self._copies_log.read_text(encoding="utf-8").splitlines()
+        return {name: int(count) for name, count in (line.rsplit(" ", 1) for line in lines)}
 
     # -- stop ------------------------------------------------------------------------------
 

@@ -60,14 +60,38 @@ class ScanOptions:
             )
 
 
+@dataclass(slots=True)
+class PdfImage:
+    """A page's picture encoded for a PDF: the stream and what its image dictionary says."""
+
+    data: bytearray
+    #: The PDF filter that decodes ``data``: ``DCTDecode`` (JPEG) or ``FlateDecode``.
+    filter: str
+    #: ``DeviceRGB`` or ``DeviceGray``.
+    colour_space: str
+    bits: int  # per component: 8, or 1 for a black-and-white page
+    width: int
+    height: int
+    dpi: float
+
+    @property
+    def mode(self) -> ScanMode:
+        """The colour mode the page is stored in."""
+        if self.bits == 1:
+            return ScanMode.LINEART
+        return ScanMode.COLOR if self.colour_space == "DeviceRGB" else ScanMode.GRAY
+
+
 class ScanResult:
-    """One scanned page: the image and what the agent receives (JPEG and PDF), all in memory."""
+    """One scanned page: the image, a small preview and a compact PDF, all in memory."""
 
     __slots__ = (
         "_image",
         "_jpeg",
         "_pdf",
+        "_pdf_image",
         "dpi",
+        "encoding",
         "mode",
         "page_found",
         "process_seconds",
@@ -85,12 +109,16 @@ class ScanResult:
         page_found: bool,
         skew_degrees: float,
         process_seconds: float = 0.0,
+        pdf_image: PdfImage | None = None,
     ) -> None:
         self._image = image
         self._jpeg = jpeg
         self._pdf = pdf
+        self._pdf_image = pdf_image
         self.dpi = dpi
         self.mode = mode
+        #: How the page went into the PDF: line art (1 bit), grey or colour JPEG.
+        self.encoding = mode if pdf_image is None else pdf_image.mode
         self.page_found = page_found  # whether the page's edges were found and cropped to
         self.skew_degrees = skew_degrees  # the rotation that was corrected
         self.process_seconds = process_seconds  # post-processing time, for telemetry
@@ -103,15 +131,21 @@ class ScanResult:
 
     @property
     def jpeg(self) -> bytearray:
-        """The page as a compact JPEG."""
+        """A small preview of the page (JPEG, downscaled): the PDF is the document."""
         self._check()
         return self._jpeg
 
     @property
     def pdf(self) -> bytearray:
-        """The page as a one-page PDF whose page size is the paper's."""
+        """The page as a compact one-page PDF whose page size is the paper's."""
         self._check()
         return self._pdf
+
+    @property
+    def pdf_image(self) -> PdfImage | None:
+        """The page's picture as the PDF holds it, to put several pages in one PDF."""
+        self._check()
+        return self._pdf_image
 
     @property
     def page_size_mm(self) -> tuple[float, float]:
@@ -132,7 +166,10 @@ class ScanResult:
         """Zero the image and the encoded documents in place, then let go of them."""
         self._image.fill(0)
         self._image = np.zeros((0, 0), dtype=np.uint8)
-        for buffer in (self._jpeg, self._pdf):
+        buffers = [self._jpeg, self._pdf]
+        if self._pdf_image is not None:
+            buffers.append(self._pdf_image.data)
+        for buffer in buffers:
             buffer[:] = bytes(len(buffer))
             buffer.clear()
 

@@ -3,7 +3,11 @@
 ::
 
     find the page (largest four-cornered outline)  →  perspective crop
-    →  deskew (angle of the text lines)  →  colour mode  →  JPEG  →  one-page PDF
+    →  deskew (angle of the text lines)  →  colour mode  →  page kind  →  compact PDF
+                                                                       →  small JPEG preview
+
+The PDF stores each page as compactly as what it shows allows: a text page as 1-bit
+Flate-compressed black and white, a grey page as a grey JPEG, a coloured one as a colour JPEG.
 
 Each step keeps going when it finds nothing to do: no page edge keeps the whole image, no
 text keeps the angle. Everything happens in memory; nothing touches the disk.
@@ -14,12 +18,14 @@ from __future__ import annotations
 import logging
 import math
 import time
+import zlib
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from hardware.scanner.base import MM_PER_INCH, Image, ScanMode, ScanResult
+from hardware.scanner.base import MM_PER_INCH, Image, PdfImage, ScanMode, ScanResult
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +44,18 @@ _MIN_CORRECTION = 0.2  # degrees: below this, rotating costs sharpness for nothi
 DEFAULT_JPEG_QUALITY = 80
 #: The page's long side when the dpi is unknown (a camera picture): an A4 sheet.
 DEFAULT_LONG_SIDE_MM = 297.0
+#: The preview's long side, in pixels: enough to see which document it is, not to read it.
+PREVIEW_SIDE = 900
+PREVIEW_QUALITY = 70
+_CLASSIFY_PIXELS = 200_000  # page kind is judged on this many pixels
+_COLOUR_SATURATION = 60  # HSV saturation (0-255) of a pixel that is really coloured
+_COLOUR_SHARE = 0.01  # more coloured pixels than this, and the page stays in colour
+_CLASSIFY_SIDE = 1000  # pixels: shading is looked for on a copy this large at most
+_INK_LEVEL, _PAPER_LEVEL = 80, 170  # grey levels between ink and paper are mid-tones
+_EDGE_SPREAD = 48  # grey levels: less difference than this around a pixel is a flat area
+_FLAT_TONE_SHARE = 0.01  # more of the page in flat mid-tones, and it is kept in grey
+# From the most to the least compact: a page is never stored in more than was asked for.
+_MODE_ORDER = (ScanMode.LINEART, ScanMode.GRAY, ScanMode.COLOR)
 
 
 def _u8(array: cv2.typing.MatLike) -> Image:
@@ -165,10 +183,10 @@ def to_mode(image: Image, mode: ScanMode) -> Image:
     if mode is ScanMode.GRAY:
         return grey
     block = max(15, (min(grey.shape[:2]) // 40) | 1)
+    # The local mean (a box filter) levels uneven lighting as well as a Gaussian would, at a
+    # tenth of the time on a 300 dpi page.
     return _u8(
-        cv2.adaptiveThreshold(
-            grey, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 15
-        )
+        cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 15)
     )
 
 
@@ -182,37 +200,113 @@ def encode_jpeg(image: Image, quality: int = DEFAULT_JPEG_QUALITY) -> bytearray:
     return data
 
 
-def make_pdf(
-    jpeg: bytes | bytearray, width_px: int, height_px: int, dpi: float, *, colour: bool
-) -> bytearray:
-    """A one-page PDF showing ``jpeg`` at ``dpi``, so that the page is the paper's size.
+def _sample(image: Image) -> Image:
+    """Pixels picked at random (the same ones every time), as a one-pixel-wide column.
 
-    The JPEG goes in as it is (a DCTDecode image, as img2pdf does): no second encoding, no
-    ASCII85 inflation, and no metadata beyond the page itself.
+    Picked pixels, not a resized copy: shrinking would blur the edges of letters into the very
+    mid-tones that tell a photograph from text. Not a regular grid either: its step could fall
+    in line with the page's own pattern (ruled forms, the scanner's test chart).
     """
-    if dpi <= 0 or width_px <= 0 or height_px <= 0:
-        raise ValueError(
-            f"Expected a positive size and resolution, but got {width_px}x{height_px} at {dpi}"
-        )
-    width_pt, height_pt = f"{width_px / dpi * 72:.4f}", f"{height_px / dpi * 72:.4f}"
-    content = f"q {width_pt} 0 0 {height_pt} 0 0 cm /Im0 Do Q".encode()
-    space = "/DeviceRGB" if colour else "/DeviceGray"
+    height, width = image.shape[:2]
+    rng = np.random.default_rng(0)
+    count = min(height * width, _CLASSIFY_PIXELS)
+    rows = rng.integers(0, height, count)
+    columns = rng.integers(0, width, count)
+    return _u8(image[rows, columns][:, np.newaxis])
+
+
+def page_kind(image: Image) -> ScanMode:
+    """The most compact mode that keeps what the page shows.
+
+    Colour when more than a trace of the page is coloured; otherwise grey when part of it is
+    shaded (a photograph, a photocopied identity card), and black and white when it is only
+    paper and ink (printed text, forms, handwriting).
+    """
+    sample = _sample(image)
+    if sample.ndim == 3:
+        hsv = _u8(cv2.cvtColor(sample, cv2.COLOR_BGR2HSV))
+        # Near-black pixels have no reliable hue: their saturation is mostly noise.
+        coloured = np.count_nonzero((hsv[:, :, 1] > _COLOUR_SATURATION) & (hsv[:, :, 2] > 48))
+        if coloured > _COLOUR_SHARE * len(hsv):
+            return ScanMode.COLOR
+    # Mid-tones next to a sharp edge are the rims of letters and lines (more of them the
+    # lower the resolution); mid-tones in a flat area are a picture's shading.
+    grey, _ = _shrink(_grey(image), _CLASSIFY_SIDE)
+    spread = cv2.morphologyEx(grey, cv2.MORPH_GRADIENT, np.ones((5, 5), np.uint8))
+    flat_tones = (grey > _INK_LEVEL) & (grey < _PAPER_LEVEL) & (spread < _EDGE_SPREAD)
+    share = np.count_nonzero(flat_tones) / grey.size
+    return ScanMode.LINEART if share <= _FLAT_TONE_SHARE else ScanMode.GRAY
+
+
+def encode_page(
+    image: Image, dpi: float, *, mode: ScanMode, quality: int = DEFAULT_JPEG_QUALITY
+) -> PdfImage:
+    """``image`` encoded for a PDF in ``mode``: 1-bit Flate for line art, JPEG otherwise."""
+    height, width = image.shape[:2]
+    if mode is ScanMode.LINEART:
+        bitonal = image if image.ndim == 2 and _is_bitonal(image) else to_mode(image, mode)
+        # PDF's 1-bit grey: a set bit is white, a clear one black; rows padded to a byte.
+        packed = np.packbits(bitonal > 127, axis=1)
+        data = bytearray(zlib.compress(packed.data, 6))
+        packed.fill(0)
+        return PdfImage(data, "FlateDecode", "DeviceGray", 1, width, height, dpi)
+    picture = to_mode(image, mode)
+    space = "DeviceRGB" if picture.ndim == 3 else "DeviceGray"
+    return PdfImage(encode_jpeg(picture, quality), "DCTDecode", space, 8, width, height, dpi)
+
+
+def _is_bitonal(image: Image) -> bool:
+    sample = _sample(image)
+    return bool(np.all((sample == 0) | (sample == 255)))
+
+
+def preview_jpeg(image: Image, side: int = PREVIEW_SIDE) -> bytearray:
+    """A small JPEG of ``image`` (at most ``side`` pixels long) for a quick look."""
+    small, _ = _shrink(image, side)
+    return encode_jpeg(small, PREVIEW_QUALITY)
+
+
+def make_pdf(pages: Sequence[PdfImage]) -> bytearray:
+    """A PDF with one page per picture, each page the paper's size at its picture's dpi.
+
+    The pictures go in as they are (a JPEG as a DCTDecode image, as img2pdf does; line art
+    already Flate-compressed): no second encoding, no ASCII85 inflation, and no metadata
+    beyond the pages themselves.
+    """
+    if not pages:
+        raise ValueError("Expected at least one page for the PDF, but got none")
+    for page in pages:
+        if page.dpi <= 0 or page.width <= 0 or page.height <= 0:
+            raise ValueError(
+                "Expected a positive size and resolution, but got "
+                f"{page.width}x{page.height} at {page.dpi}"
+            )
+    first_page = 3  # objects 1 and 2 are the catalogue and the page tree
+    kids = " ".join(f"{first_page + 3 * i} 0 R" for i in range(len(pages)))
     objects: list[tuple[bytes, bytes | bytearray | None]] = [
         (b"<< /Type /Catalog /Pages 2 0 R >>", None),
-        (b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", None),
-        (
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width_pt} {height_pt}] "
-            "/Resources << /XObject << /Im0 4 0 R >> >> /Contents 5 0 R >>".encode(),
-            None,
-        ),
-        (
-            f"<< /Type /XObject /Subtype /Image /Width {width_px} /Height {height_px} "
-            f"/ColorSpace {space} /BitsPerComponent 8 /Filter /DCTDecode "
-            f"/Length {len(jpeg)} >>".encode(),
-            jpeg,
-        ),
-        (f"<< /Length {len(content)} >>".encode(), content),
+        (f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode(), None),
     ]
+    for i, page in enumerate(pages):
+        number = first_page + 3 * i
+        width_pt = f"{page.width / page.dpi * 72:.4f}"
+        height_pt = f"{page.height / page.dpi * 72:.4f}"
+        content = f"q {width_pt} 0 0 {height_pt} 0 0 cm /Im0 Do Q".encode()
+        objects += [
+            (
+                f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width_pt} {height_pt}] "
+                f"/Resources << /XObject << /Im0 {number + 1} 0 R >> >> "
+                f"/Contents {number + 2} 0 R >>".encode(),
+                None,
+            ),
+            (
+                f"<< /Type /XObject /Subtype /Image /Width {page.width} /Height {page.height} "
+                f"/ColorSpace /{page.colour_space} /BitsPerComponent {page.bits} "
+                f"/Filter /{page.filter} /Length {len(page.data)} >>".encode(),
+                page.data,
+            ),
+            (f"<< /Length {len(content)} >>".encode(), content),
+        ]
     pdf = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, (dictionary, stream) in enumerate(objects, start=1):
@@ -236,6 +330,14 @@ def make_pdf(
     return pdf
 
 
+def document_pdf(pages: Sequence[ScanResult]) -> bytearray:
+    """One PDF of every page of a batch (a feeder's sheets, in the order they came out)."""
+    images = [page.pdf_image for page in pages]
+    if not images or any(image is None for image in images):
+        raise ValueError("Expected scanned pages with their PDF pictures, but got none")
+    return make_pdf([image for image in images if image is not None])
+
+
 def process(
     image: Image,
     *,
@@ -246,7 +348,12 @@ def process(
     jpeg_quality: int = DEFAULT_JPEG_QUALITY,
     long_side_mm: float = DEFAULT_LONG_SIDE_MM,
 ) -> ScanResult:
-    """Crop, level and encode one page; ``dpi`` None sizes the page by ``long_side_mm``."""
+    """Crop, level and encode one page; ``dpi`` None sizes the page by ``long_side_mm``.
+
+    The PDF holds the page in the most compact of ``mode`` and the modes below it that keep
+    what it shows (:func:`page_kind`): a text page asked for in colour is stored in black and
+    white.
+    """
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or min(image.shape[:2]) < 16:
         raise ValueError(
             f"Expected a uint8 image at least 16 pixels on a side, but got {image.dtype} "
@@ -264,23 +371,32 @@ def process(
     height, width = page.shape[:2]
     if dpi is None:
         dpi = max(width, height) / (long_side_mm / MM_PER_INCH)
-    jpeg = encode_jpeg(page, jpeg_quality)
-    pdf = make_pdf(jpeg, width, height, dpi, colour=page.ndim == 3)
+    stored = (
+        mode
+        if mode is ScanMode.LINEART
+        else _MODE_ORDER[min(_MODE_ORDER.index(mode), _MODE_ORDER.index(page_kind(page)))]
+    )
+    pdf_image = encode_page(page, dpi, mode=stored, quality=jpeg_quality)
+    pdf = make_pdf([pdf_image])
+    # A page stored without colour gets a grey preview: smaller, and the same to the eye.
+    preview = preview_jpeg(page if stored is ScanMode.COLOR else _grey(page))
     logger.debug(
-        "processed a %dx%d page at %.0f dpi (edges %s, skew %.2f)",
+        "processed a %dx%d page at %.0f dpi (edges %s, skew %.2f, stored as %s)",
         width,
         height,
         dpi,
         "found" if quad is not None else "not found",
         angle,
+        stored.value,
     )
     return ScanResult(
         page,
-        jpeg,
+        preview,
         pdf,
         dpi=dpi,
         mode=mode,
         page_found=quad is not None,
         skew_degrees=angle,
         process_seconds=time.perf_counter() - started,
+        pdf_image=pdf_image,
     )

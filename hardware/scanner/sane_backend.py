@@ -12,8 +12,10 @@ thread while ``sane_read`` runs on it can crash the process. See
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,6 +44,7 @@ from hardware.scanner.base import (
 logger = logging.getLogger(__name__)
 
 BACKEND = "sane"
+_MAX_WORKERS = 4  # threads post-processing the pages of a feeder batch
 
 
 class SaneScanner:
@@ -218,32 +221,51 @@ class SaneScanner:
         return self._process(image, options.mode, dpi)
 
     def scan_batch(self, options: ScanOptions) -> list[ScanResult]:
-        """Every page in the feeder (ADF), or the one page on the glass."""
+        """Every page in the feeder (ADF), or the one page on the glass.
+
+        Each sheet is post-processed as soon as it is read, while the feeder reads the next
+        (OpenCV and zlib let go of the GIL while they work): when the last sheet is in, only
+        it is left to process.
+        """
         if options.source is ScanSource.FLATBED:
             return [self.scan(options)]
-        images: list[Image] = []
-        with self._session():
-            sane_options.configure(self._dev, options, self._set, model=self._model)
-            dpi = self._dpi(options.resolution)
-            pages = self._dev.multi_scan()
+        pages: list[Future[ScanResult]] = []
+        workers = min(os.cpu_count() or 1, _MAX_WORKERS)
+        with ThreadPoolExecutor(workers, thread_name_prefix="scan-page") as pool:
             try:
-                while True:
-                    self._check_not_closing()
-                    try:
-                        picture = next(pages)
-                    except StopIteration:
-                        break
-                    except self._error as exc:
-                        raise sane_library.translate(exc) from exc
-                    images.append(self._as_image(np.asarray(picture)))
-            finally:
-                del pages  # its finaliser would cancel later, perhaps after the handle closed
-                self._dev.cancel()
-            if not images:
-                raise NoDocument("The document feeder is empty", device="scanner")
-            with self._lock:
-                self._pages += len(images)
-        return [self._process(image, options.mode, dpi) for image in images]
+                with self._session():
+                    sane_options.configure(self._dev, options, self._set, model=self._model)
+                    dpi = self._dpi(options.resolution)
+                    for image in self._feeder_pages():
+                        pages.append(pool.submit(self._process, image, options.mode, dpi))
+                    if not pages:
+                        raise NoDocument("The document feeder is empty", device="scanner")
+                    with self._lock:
+                        self._pages += len(pages)
+                return [page.result() for page in pages]
+            except BaseException:
+                _wipe_pages(pages)
+                raise
+
+    def _feeder_pages(self) -> Iterator[Image]:
+        sheets = self._dev.multi_scan()
+        try:
+            while True:
+                self._check_not_closing()
+                try:
+                    picture = next(sheets)
+                except StopIteration:
+                    return
+                except self._error as exc:
+                    raise sane_library.translate(exc) from exc
+                # A writable copy: the page's ScanResult zeroes it when it is wiped (an array
+                # over the PIL picture would be read-only).
+                image = self._as_image(np.array(picture))
+                picture.close()
+                yield image
+        finally:
+            del sheets  # its finaliser would cancel later, perhaps after the handle closed
+            self._dev.cancel()
 
     def _process(self, image: Image, mode: ScanMode, dpi: float) -> ScanResult:
         # The glass is the page: no edge finding, so an A4 scan stays exactly A4.
@@ -303,3 +325,14 @@ class SaneScanner:
             logger.info("scanner %s closed", self._name)
             if self._on_close is not None:
                 self._on_close()
+
+
+def _wipe_pages(pages: list[Future[ScanResult]]) -> None:
+    """Erase the pages of a batch that failed: none of them reaches anyone."""
+    for page in pages:
+        if page.cancel():
+            continue
+        try:
+            page.result().wipe()
+        except Exception:  # a page that failed to process holds nothing to erase
+            logger.debug("a page of a failed batch had nothing to erase", exc_info=True)

@@ -16,7 +16,11 @@
 - :class:`Notice` — the durable outbox of e-mails and SMS (receipt, reminders, changes): each
   row is sent once, claimed under a row lock, retried from the database when the gateway fails.
 
-The migration ``0004_appointments`` creates exactly these tables.
+- :class:`AppointmentDocument` — a document the citizen sent ahead of the appointment through
+  the management link, sealed with AES-GCM (:mod:`hub.appointments.documents`).
+
+The migrations ``0004_appointments`` and ``0005_appointment_documents`` create exactly these
+tables.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     UniqueConstraint,
     text,
@@ -238,3 +243,32 @@ class Notice(Base):
     created_at: Mapped[datetime]
     #: Free data for the notice's words (the old time of a moved appointment).
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DocumentKind(StrEnum):
+    """The kinds of file a citizen may send ahead of an appointment."""
+
+    PDF = "pdf"
+    JPEG = "jpeg"
+    PNG = "png"
+
+
+class AppointmentDocument(Base):
+    """A document sent ahead of an appointment; erased with the appointment's personal data."""
+
+    __tablename__ = "appointment_documents"
+    __table_args__ = (CheckConstraint("size > 0", name="size_positive"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    appointment_id: Mapped[str] = mapped_column(ForeignKey("appointments.id"), index=True)
+    kind: Mapped[DocumentKind] = mapped_column(
+        enum_column(DocumentKind, "appointment_document_kind")
+    )
+    #: What the citizen says it is ("DNI", "factura"): personal data, never logged.
+    label: Mapped[str | None] = mapped_column(String(80))
+    #: The size and SHA-256 of the plain file.
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: The file sealed with AES-GCM: a 12-byte nonce, then the ciphertext and tag.
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]

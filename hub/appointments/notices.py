@@ -59,7 +59,7 @@ from hub.appointments.settings import AppointmentSettings
 from hub.attention_log import AttentionLog
 from hub.db import Database
 from hub.models import Service, Site
-from hub.padron.otp import SmsSender
+from hub.sms import SmsNotSent, SmsSender
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class NoticeSender:
         settings: AppointmentSettings,
         *,
         mailer: mail.Mailer,
-        sms: SmsSender,
+        sms: SmsSender | None,
         secret_key: str,
         public_url: str,
         clock: Clock = utc_now,
@@ -225,10 +225,14 @@ class NoticeSender:
         try:
             if job.channel is NoticeChannel.EMAIL:
                 self.mailer.send(self._mail(job, now))
+            elif self.sms is None:  # queued while the hub had a gateway, which is gone now
+                raise SmsNotSent("Expected an SMS gateway to send this notice, but there is none")
             else:
                 self.sms.send(job.address, texts.sms_notice(job.facts))
         except Exception as exc:  # any gateway's failure: kept for a retry, never lost
-            self._failed(job, _kind(exc), now)
+            self._failed(
+                job, _kind(exc), now, permanent=isinstance(exc, SmsNotSent) and exc.permanent
+            )
             return 0
         self._sent(job, now)
         return 1
@@ -299,13 +303,15 @@ class NoticeSender:
             job.attempts,
         )
 
-    def _failed(self, job: _Job, kind: str, now: datetime) -> None:
+    def _failed(self, job: _Job, kind: str, now: datetime, *, permanent: bool = False) -> None:
+        """Record a failed attempt: retried later with a back-off, or given up after the last
+        attempt, or at once when trying again cannot help (a number no gateway takes)."""
         with self.database.write_transaction() as session:
             notice = session.get_one(Notice, job.notice_id)
             if notice.status is not NoticeStatus.PENDING:
                 return
             notice.last_error = kind
-            if notice.attempts >= self.settings.max_notice_attempts:
+            if permanent or notice.attempts >= self.settings.max_notice_attempts:
                 notice.status = NoticeStatus.FAILED
             else:
                 notice.due_at = now + backoff(notice.attempts)
@@ -341,6 +347,8 @@ def _kind(exc: BaseException) -> str:
     """The kind of a failure, never its text (a refusal's text names the recipient)."""
     if isinstance(exc, mail.MailNotSent):
         return exc.kind
+    if isinstance(exc, SmsNotSent):
+        return f"sms_{exc.kind}"
     cause = exc.__cause__
     if cause is not None:
         return f"{type(exc).__name__}:{type(cause).__name__}"[:200]

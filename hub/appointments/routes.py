@@ -17,6 +17,7 @@
     GET  /api/console/appointments/offers/{offer_id}/availability
     POST /api/console/appointments                                  BookingRequest → 201
     GET  /api/console/appointments/agenda?day=&agent_id=
+    POST /api/console/appointments/{appointment_id}/arrived         in person: at the desk
     GET  /api/console/appointments/feed-url
 
 A refusal is a :class:`contract.appointments.Refusal` (``code``, an English ``message``, and
@@ -36,7 +37,7 @@ from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -59,7 +60,7 @@ from contract.appointments import (
 )
 from contract.events import actor_for_cabin, actor_for_user
 from hub.appointments.limits import address_of, check_booking, record_booking
-from hub.appointments.service import AppointmentRefused, Appointments
+from hub.appointments.service import AppointmentRefused, Appointments, NotYours
 from hub.appointments.tokens import feed_token
 from hub.deps import (
     AppointmentsDep,
@@ -493,6 +494,35 @@ def build_router() -> APIRouter:
         if whose != user.id and user.role is Role.AGENT:
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Expected your own agenda")
         return await run_in_threadpool(appointments.agenda, whose, day)
+
+    @router.post(
+        "/api/console/appointments/{appointment_id}/arrived",
+        responses=answers(404, 409)
+        | {403: {"description": "An agent's appointment booked with someone else"}},
+    )
+    async def arrived(
+        appointments: AppointmentsDep,
+        user: BookerUser,
+        appointment_id: str = Path(min_length=36, max_length=36),
+    ) -> AgendaEntry:
+        """The citizen of an in-person appointment arrived at the desk: it is checked in.
+
+        The agent it is booked with, or a supervisor, marks it from the agenda; from half an
+        hour before the start until the grace time ends (``not_changeable`` otherwise).
+        """
+        try:
+            result: AgendaEntry = await _call(
+                appointments,
+                "mark_arrived",
+                appointment_id,
+                user_id=user.id,
+                only_own=user.role is Role.AGENT,
+            )
+        except NotYours:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail="Expected an appointment booked with you"
+            ) from None
+        return result
 
     @router.get("/api/console/appointments/feed-url")
     async def feed_url(services: ServicesDep, user: BookerUser) -> FeedUrl:

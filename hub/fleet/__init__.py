@@ -4,7 +4,8 @@
 
     models       the cabin profiles and remote actions tables
     service      the live board of connected cabins, queued actions and their dispatcher
-    alerts       what needs a technician now: silent cabins, devices in fault, paper low
+    alerts       what needs a technician now: silent cabins, devices in fault, paper or disk low
+    capabilities what a cabin in a call can do now: its steps whose device is down
     revocation   revoking a cabin: its credentials, one audit event, its live connection
     routes       /api/fleet/… for technicians and admins
     alert_routes /api/fleet/alerts

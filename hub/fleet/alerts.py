@@ -1,9 +1,13 @@
-"""What needs a technician now: cabins gone silent, devices in fault or missing, paper running out.
+"""What needs a technician now: cabins gone silent, devices in fault or missing, paper or disk
+space running out.
 
 Alerts are computed, never stored: each request looks at every cabin's live facts (from the
 switchboard) and its last report. A cabin in service is *silent* when the hub has not heard
 from it for more than a few heartbeat intervals; its devices raise alerts from its latest
-telemetry, which only a connected cabin has (an offline cabin's alert is its silence).
+telemetry, which only a connected cabin has (an offline cabin's alert is its silence). An
+alert clears as soon as the cabin's next telemetry no longer shows it: the kiosk sends a new
+snapshot whenever a device's state changes, so a refilled printer clears its alert within one
+check of the kiosk's.
 
 An offline cabin whose last heartbeat the hub does not know (it went away before this hub
 process started, say) is counted silent from the moment this hub first noticed it offline:
@@ -20,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from contract.signalling import DISK_DEVICE
+
 logger = logging.getLogger(__name__)
 
 #: A cabin is silent after this many heartbeat intervals without a word from it.
@@ -34,6 +40,7 @@ class AlertKind(enum.StrEnum):
     DEVICE_MISSING = "device_missing"
     PAPER_LOW = "paper_low"
     DEVICE_WARNING = "device_warning"
+    DISK_LOW = "disk_low"
 
 
 class Severity(enum.StrEnum):
@@ -88,7 +95,11 @@ def device_alerts(cabin_id: int, devices: Sequence[Mapping[str, Any]]) -> list[A
         state = device.get("state")
         paper = device.get("paper")
         error = device.get("last_error")
-        if state == "missing":
+        if name == DISK_DEVICE and state in ("warning", "fault"):
+            severity = Severity.FAULT if state == "fault" else Severity.WARNING
+            code = error or ("disk_full" if state == "fault" else "disk_low")
+            alerts.append(Alert(AlertKind.DISK_LOW, severity, cabin_id, name, code))
+        elif state == "missing":
             alerts.append(
                 Alert(AlertKind.DEVICE_MISSING, Severity.FAULT, cabin_id, name, error or "missing")
             )

@@ -119,11 +119,12 @@ class LockedOut(PadronError):
 
 
 class NoContact(PadronError):
-    """A confirmation code is required, but the padrón has no e-mail or phone to send it to."""
+    """A confirmation code is required, but the padrón has no e-mail or phone the hub can send
+    it to (no contact on record, or only a phone and no SMS gateway)."""
 
     code = "no_contact"
     citizen_text = _(
-        "We have no e-mail or mobile phone of yours to send a code to. Please talk to an agent."
+        "We cannot send a code to any e-mail or mobile phone of yours. Please talk to an agent."
     )
 
 

@@ -1,8 +1,7 @@
 """One-time confirmation codes: made, hashed, and sent by e-mail (SMTP) or SMS.
 
-E-mail goes through a real SMTP server with :mod:`hub.mail`. SMS has no vendor here: a gateway
-implements :class:`SmsSender`; the shipped :class:`LoggingSmsSender` only records that a
-message would be sent, never its text (it holds the code) nor the number.
+E-mail goes through a real SMTP server with :mod:`hub.mail`, SMS through the council's gateway
+with :mod:`hub.sms`. A hub with no SMS gateway sends codes by e-mail only.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
 
 from contract.clock import Clock
 from hub import mail
@@ -20,6 +18,7 @@ from hub.padron import texts
 from hub.padron.errors import CodeNotSent, NoContact
 from hub.padron.settings import PadronSettings
 from hub.padron.source import Resident
+from hub.sms import SmsNotSent, SmsSender
 
 logger = logging.getLogger(__name__)
 
@@ -45,25 +44,6 @@ def mask_phone(number: str) -> str:
     """``••• •• •• 78``: the last two digits only."""
     digits = "".join(char for char in number if char.isdigit())
     return f"••• •• •• {digits[-2:]}"
-
-
-class SmsSender(Protocol):
-    """Sends one SMS; raises :class:`~hub.padron.errors.CodeNotSent` when it cannot."""
-
-    def send(self, number: str, text: str) -> None:
-        """Send ``text`` to ``number``."""
-
-
-class LoggingSmsSender:
-    """Records that an SMS would have been sent, without its text or its number."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-
-    def send(self, number: str, text: str) -> None:
-        """Log the sending (length only) instead of sending."""
-        self.sent += 1
-        logger.info("SMS of %d characters not sent: no SMS gateway is configured", len(text))
 
 
 class Mailer:
@@ -92,9 +72,10 @@ class Delivery:
 
 
 class CodeSender:
-    """Sends a confirmation code to the e-mail on record, or else by SMS to the phone."""
+    """Sends a confirmation code to the e-mail on record, or else by SMS to the phone (when
+    the hub has an SMS gateway: ``sms`` is ``None`` without one)."""
 
-    def __init__(self, settings: PadronSettings, mailer: Mailer, sms: SmsSender) -> None:
+    def __init__(self, settings: PadronSettings, mailer: Mailer, sms: SmsSender | None) -> None:
         self.settings = settings
         self.mailer = mailer
         self.sms = sms
@@ -109,10 +90,19 @@ class CodeSender:
                 texts.tr(texts.CODE_BODY, lang).format(code=code, minutes=minutes),
             )
             return Delivery("email", mask_email(resident.email))
-        if resident.phone:
+        if resident.phone and self.sms is not None:
             text = texts.tr(texts.CODE_SMS, lang).format(
                 council=self.settings.council_name, code=code
             )
-            self.sms.send(resident.phone, text)
+            try:
+                self.sms.send(resident.phone, text)
+            except SmsNotSent as exc:
+                raise CodeNotSent(str(exc)) from exc
+            logger.info("confirmation code sent by SMS")
             return Delivery("sms", mask_phone(resident.phone))
+        if resident.phone:
+            raise NoContact(
+                "Expected an e-mail on record to send a code to (this hub has no SMS gateway "
+                "for the phone), but none"
+            )
         raise NoContact("Expected an e-mail or a phone on record to send a code to, but none")

@@ -15,12 +15,13 @@ from hub.attention_log import AttentionLog
 from hub.padron.certificate import CertificateRenderer
 from hub.padron.identification import Identifier
 from hub.padron.issuing import Issuer
-from hub.padron.otp import CodeSender, LoggingSmsSender, Mailer, SmsSender
+from hub.padron.otp import CodeSender, Mailer
 from hub.padron.settings import PadronSettings
 from hub.padron.source import PadronSource, open_source
 from hub.padron.verification import Verifier
 from hub.ratelimit import RateLimiter
 from hub.settings import HubSettings
+from hub.sms import SmsSender
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +48,11 @@ def build(
     source: PadronSource | None = None,
     sms: SmsSender | None = None,
 ) -> Padron:
-    """The padrón service on the hub's log and database."""
+    """The padrón service on the hub's log and database; ``sms`` is the hub's SMS gateway
+    (``None`` without one: codes then go by e-mail only)."""
     secret = hub.secret_key.get_secret_value()
     source = source if source is not None else open_source(settings, log.database)
-    codes = CodeSender(settings, Mailer(settings, clock=clock), sms or LoggingSmsSender())
+    codes = CodeSender(settings, Mailer(settings, clock=clock), sms)
     identifier = Identifier(settings, log, source, codes, secret=secret, clock=clock)
     renderer = CertificateRenderer(font_dir=settings.font_dir, coat_of_arms=settings.coat_of_arms)
     issuer = Issuer(

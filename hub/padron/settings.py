@@ -5,11 +5,12 @@ Load them with :func:`cabina.config.load_settings` (``load_settings(PadronSettin
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, JsonValue, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Seconds = Annotated[float, Field(gt=0)]
@@ -34,6 +35,13 @@ REST_FIELDS: tuple[str, ...] = (
     "postcode",
     "municipality",
 )
+
+#: What ``sms_fields`` may say: the number and the message; any other ``{name}`` is a mistake.
+SMS_PLACEHOLDERS: tuple[str, ...] = ("number", "text")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+#: The request's fields when ``sms_fields`` is not set.
+DEFAULT_SMS_FIELDS: dict[str, JsonValue] = {"to": "{number}", "text": "{text}"}
 
 
 class PadronSettings(BaseSettings):
@@ -81,9 +89,31 @@ class PadronSettings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str | None = None
     smtp_timeout_s: Seconds = 10
-    #: ``log`` records that an SMS would be sent (without the code or the number): a real
-    #: gateway implements :class:`hub.padron.otp.SmsSender`.
-    sms_sender: Literal["log"] = "log"
+    #: ``none`` sends no SMS (codes go by e-mail only; appointment notices by e-mail only);
+    #: ``http``: the council's SMS gateway, one HTTPS request per message (``sms_*`` below, see
+    #: :mod:`hub.sms`); ``log`` records that an SMS would be sent and sends nothing — the
+    #: demo's stand-in, refused unless the hub runs as ``cabina demo``.
+    sms_sender: Literal["none", "http", "log"] = "none"
+    sms_url: str | None = None
+    #: Never ``GET``: a number in a URL ends up in the access logs of every proxy on the way.
+    sms_method: Literal["POST", "PUT"] = "POST"
+    #: The fields go as a JSON body or as a form (``application/x-www-form-urlencoded``).
+    sms_body: Literal["json", "form"] = "json"
+    #: The request's fields: ``{number}`` and ``{text}`` in a string are replaced by the number
+    #: and the message (escaped for the body); JSON allows nested objects and lists.
+    sms_fields: dict[str, JsonValue] = Field(default_factory=lambda: dict(DEFAULT_SMS_FIELDS))
+    #: ``bearer`` sends ``sms_token`` as a bearer token, ``header`` in the header named
+    #: ``sms_auth_header``; ``basic`` sends ``sms_username`` and ``sms_password``.
+    sms_auth: Literal["none", "bearer", "basic", "header"] = "none"
+    sms_token: SecretStr | None = None
+    sms_auth_header: str = Field(default="X-Api-Key", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    sms_username: str | None = None
+    sms_password: SecretStr | None = None
+    sms_timeout_s: Seconds = 10
+    #: A field of the JSON answer (dotted for nested objects) that must be true, or equal
+    #: ``sms_success_value``, for a message to count as accepted; unset: a 2xx status suffices.
+    sms_success_field: str | None = None
+    sms_success_value: str | int | bool | None = None
 
     #: How long an identification can be used to issue certificates.
     identification_ttl_s: Seconds = 300
@@ -108,6 +138,36 @@ class PadronSettings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"Expected an http:// or https:// URL, but got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("sms_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        # The message holds a one-time code: it crosses the network only encrypted.
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK
+        if not parts.netloc or not (parts.scheme == "https" or loopback):
+            # Scheme and host only: some gateways take their key in the query string.
+            shown = f"{parts.scheme}://{parts.hostname or ''}" if parts.scheme else "no scheme"
+            raise ValueError(
+                f"Expected an https:// URL (http:// only on this machine), but got {shown}"
+            )
+        return value
+
+    @field_validator("sms_fields")
+    @classmethod
+    def _sms_fields(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        found = set(_placeholders(value))
+        unknown = sorted(found - set(SMS_PLACEHOLDERS))
+        if unknown:
+            raise ValueError(
+                f"Expected only {{number}} and {{text}} in sms_fields, but got {unknown}"
+            )
+        missing = [name for name in SMS_PLACEHOLDERS if name not in found]
+        if missing:
+            raise ValueError(f"Expected {{{missing[0]}}} in sms_fields, but it is not there")
+        return value
 
     @field_validator("rest_fields")
     @classmethod
@@ -134,8 +194,32 @@ class PadronSettings(BaseSettings):
             )
         if (self.rest_username is None) != (self.rest_password is None):
             raise ValueError("Expected both rest_username and rest_password, or neither")
+        if self.sms_sender == "http":
+            self._check_sms_gateway()
         return self
+
+    def _check_sms_gateway(self) -> None:
+        if self.sms_url is None:
+            raise ValueError("Expected sms_url when sms_sender is 'http', but it is not set")
+        nested = sorted(k for k, v in self.sms_fields.items() if isinstance(v, dict | list))
+        if self.sms_body == "form" and nested:
+            raise ValueError(f"Expected flat sms_fields for a form, but {nested} are nested")
+        if self.sms_auth in ("bearer", "header") and self.sms_token is None:
+            raise ValueError(f"Expected sms_token when sms_auth is {self.sms_auth!r}, but none")
+        if self.sms_auth == "basic" and (self.sms_username is None or self.sms_password is None):
+            raise ValueError("Expected sms_username and sms_password when sms_auth is 'basic'")
 
     def rest_field(self, name: str) -> str:
         """The service's name for our field ``name``."""
         return self.rest_fields.get(name, name)
+
+
+def _placeholders(value: JsonValue) -> list[str]:
+    """Every ``{name}`` in the strings of ``value``, however deep."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.findall(value)
+    if isinstance(value, dict):
+        return [name for item in value.values() for name in _placeholders(item)]
+    if isinstance(value, list):
+        return [name for item in value for name in _placeholders(item)]
+    return []

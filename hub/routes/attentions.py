@@ -340,10 +340,15 @@ def build_router() -> APIRouter:
             now=clock(),
             data={"what": "attention", "id": str(attention_id)},
         )
-        return AttentionDetail(
-            **AttentionOut.model_validate(attention).model_dump(),
-            timeline=_timeline(log.timeline(str(attention_id))),
-        )
+        timeline = _timeline(log.timeline(str(attention_id)))
+        # The figures are read after the timeline, in a transaction of their own: each event
+        # updates them in its own transaction, so they then count at least every event the
+        # timeline shows. Read before it, an event landing in between (a call ending) gave a
+        # timeline with the end and figures without the talk time.
+        with log.database.session() as fresh:
+            current = fresh.get(Attention, str(attention_id)) or attention
+            figures = AttentionOut.model_validate(current).model_dump()
+        return AttentionDetail(**figures, timeline=timeline)
 
     @router.post("/attentions/{attention_id}/close", responses=refused(403, 409))
     def close_attention(

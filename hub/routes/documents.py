@@ -5,14 +5,16 @@
 =========  ============  ==============================================
 purpose    who uploads   accepted content (checked by magic bytes)
 =========  ============  ==============================================
-scan       the cabin     JPEG or PDF
+scan       the cabin     PDF (a scan, every page of a feeder batch) or JPEG
+preview    the cabin     JPEG (a scan's first page, small; ``source`` names the scan)
 signed     the cabin     PDF
 print      the agent     PDF
 sign       the agent     PDF
 show       the agent     PDF (a page the cabin shows the citizen)
 =========  ============  ==============================================
 
-Only the two parties of a connected call may upload, and only they may read
+A PDF is parsed for real (:func:`hub.documents.pdf_problem`) before it is stored. Only the
+two parties of a connected call may upload, and only they may read
 (``GET /api/documents/{document_id}``). How long documents are kept, and what of them goes in
 the attention's log, is :mod:`hub.documents`.
 """
@@ -31,17 +33,31 @@ from pydantic import BaseModel
 from contract.events import EventKind
 from hub.audit import actor_of, audit
 from hub.deps import ClockDep, DocumentsDep, LogDep, SwitchboardDep, UserOrCabin, invalid
-from hub.documents import JPEG, PDF, detect_type, party_of, record_upload
+from hub.documents import (
+    JPEG,
+    PDF,
+    DocumentStore,
+    LiveCall,
+    detect_type,
+    party_of,
+    pdf_problem,
+    record_upload,
+)
 from hub.refusals import refused
 
 logger = logging.getLogger(__name__)
 
-#: The largest document accepted: an A4 page scanned in colour at 300 dpi fits well within it.
+#: The largest document accepted: hundreds of A4 text pages scanned at 300 dpi (about 60 KB
+#: each), or a dozen and more colour photographs (about 0.5 to 1.5 MB each).
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
-Purpose = Literal["scan", "signed", "print", "sign", "show"]
+Purpose = Literal["scan", "preview", "signed", "print", "sign", "show"]
 _ACCEPTED: dict[str, dict[str, frozenset[str]]] = {
-    "cabin": {"scan": frozenset({JPEG, PDF}), "signed": frozenset({PDF})},
+    "cabin": {
+        "scan": frozenset({JPEG, PDF}),
+        "preview": frozenset({JPEG}),
+        "signed": frozenset({PDF}),
+    },
     "agent": {"print": frozenset({PDF}), "sign": frozenset({PDF}), "show": frozenset({PDF})},
 }
 
@@ -88,6 +104,19 @@ def _check_content(body: bytes, declared: str | None, accepted: frozenset[str]) 
     return detected
 
 
+def _check_preview_of(
+    documents: DocumentStore, call: LiveCall, source: str | None, now: datetime
+) -> None:
+    # A preview belongs to a scan of the same call, which the console shows it beside.
+    scan = documents.facts(source, now) if source is not None else None
+    if scan is None or scan.call_id != call.call_id or scan.purpose != "scan":
+        raise invalid(
+            ("query", "source"),
+            f"Expected source to name a scan of call {call.call_id} for a preview, "
+            f"but got {source!r}",
+        )
+
+
 def build_router() -> APIRouter:
     """The document routes; the store is the hub's (:class:`hub.documents.DocumentStore`)."""
     router = APIRouter(prefix="/api", tags=["documents"])
@@ -128,6 +157,15 @@ def build_router() -> APIRouter:
         # The route's max_body_size answers 413 to a larger body before it is read in full.
         body = await request.body()
         content_type = _check_content(body, request.headers.get("content-type"), accepted)
+        if content_type == PDF:
+            problem = await run_in_threadpool(pdf_problem, body)
+            if problem is not None:
+                raise HTTPException(
+                    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                    detail=f"Expected a PDF that opens, but {problem}",
+                )
+        if purpose == "preview":
+            _check_preview_of(documents, call, source, clock())
         document = await run_in_threadpool(
             documents.save,
             body,

@@ -1,4 +1,8 @@
-"""Sites: the places cabins stand, with their timezone, opening hours and call cap."""
+"""Sites: the places cabins stand, with their timezone, opening hours and call cap.
+
+A change of a site's cap on concurrent calls reaches the switchboard as soon as it is saved:
+lowered, no new call is offered there beyond it; raised, a waiting call is offered at once.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import anyio.from_thread
 from fastapi import APIRouter, HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -18,10 +23,11 @@ from sqlalchemy.orm import Session
 from contract.events import EventKind, actor_for_user
 from hub.attention_log import AttentionLog
 from hub.audit import audit_in
-from hub.deps import AdminUser, ClockDep, CurrentUser, LogDep, RowId, SessionDep
+from hub.deps import AdminUser, ClockDep, CurrentUser, LogDep, RowId, SessionDep, SwitchboardDep
 from hub.models import Attention, Cabin, Site, User
 from hub.refusals import refused
 from hub.schedule import OpeningHours
+from hub.switchboard import Switchboard
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +145,12 @@ def _audit(
     )
 
 
+def _cap_calls(switchboard: Switchboard, site_id: int, max_calls: int | None) -> None:
+    """Give the switchboard a site's new cap (``None``: uncapped), from the route's worker
+    thread: the switchboard lives on the event loop."""
+    anyio.from_thread.run(switchboard.set_site_limits, {str(site_id): max_calls})
+
+
 def build_router() -> APIRouter:
     """The sites: everyone signed in reads them, admins change them."""
     router = APIRouter(prefix="/api/sites", tags=["sites"])
@@ -152,7 +164,13 @@ def build_router() -> APIRouter:
         ]
 
     @router.post("", status_code=status.HTTP_201_CREATED, responses=refused(409))
-    def add_site(body: SiteCreate, log: LogDep, admin: AdminUser, clock: ClockDep) -> SiteOut:
+    def add_site(
+        body: SiteCreate,
+        log: LogDep,
+        admin: AdminUser,
+        clock: ClockDep,
+        switchboard: SwitchboardDep,
+    ) -> SiteOut:
         """Create a site."""
         now = clock()
         site = Site(**body.model_dump(), created_at=now)
@@ -163,6 +181,8 @@ def build_router() -> APIRouter:
                 _audit(log, session, EventKind.AUDIT_SITE_CREATED, admin.id, now, site.id, [])
         except IntegrityError as exc:
             raise _name_taken(body.name) from exc
+        if site.max_concurrent_calls is not None:
+            _cap_calls(switchboard, site.id, site.max_concurrent_calls)
         logger.info("site %d created by user %d", site.id, admin.id)
         return SiteOut.model_validate(site)
 
@@ -173,7 +193,12 @@ def build_router() -> APIRouter:
 
     @router.patch("/{site_id}", responses=refused(409))
     def update_site(
-        site_id: RowId, body: SiteUpdate, log: LogDep, admin: AdminUser, clock: ClockDep
+        site_id: RowId,
+        body: SiteUpdate,
+        log: LogDep,
+        admin: AdminUser,
+        clock: ClockDep,
+        switchboard: SwitchboardDep,
     ) -> SiteOut:
         """Change a site."""
         changes = body.model_dump(exclude_unset=True)
@@ -206,11 +231,19 @@ def build_router() -> APIRouter:
                 )
         except IntegrityError as exc:
             raise _name_taken(str(changes.get("name"))) from exc
+        if "max_concurrent_calls" in changes:
+            _cap_calls(switchboard, site.id, site.max_concurrent_calls)
         logger.info("site %d changed by user %d: %s", site.id, admin.id, sorted(changes))
         return SiteOut.model_validate(site)
 
     @router.delete("/{site_id}", status_code=status.HTTP_204_NO_CONTENT, responses=refused(409))
-    def delete_site(site_id: RowId, log: LogDep, admin: AdminUser, clock: ClockDep) -> None:
+    def delete_site(
+        site_id: RowId,
+        log: LogDep,
+        admin: AdminUser,
+        clock: ClockDep,
+        switchboard: SwitchboardDep,
+    ) -> None:
         """Delete a site that nothing refers to yet."""
         with log.writing() as session:
             site = _get(session, site_id)
@@ -222,6 +255,7 @@ def build_router() -> APIRouter:
                     )
             session.delete(site)
             _audit(log, session, EventKind.AUDIT_SITE_DELETED, admin.id, clock(), site_id, [])
+        _cap_calls(switchboard, site_id, None)
         logger.info("site %d deleted by user %d", site_id, admin.id)
 
     return router

@@ -39,6 +39,7 @@ from kiosk.flow import (
     QrRead,
     WatchForQr,
 )
+from kiosk.flow.appointment_visit import qr_link
 from kiosk.screens import appointment_texts as at
 from kiosk.screens.texts_ui import translate
 
@@ -145,19 +146,25 @@ async def watch_for_qr(
     limit_s: float = QR_WATCH_S,
     interval_s: float = QR_INTERVAL_S,
 ) -> list[Event]:
-    """Look at the camera's frames until one holds a QR code, ``watching()`` turns false, or
-    ``limit_s`` pass; the code read, as a :class:`QrRead`."""
+    """Look at the camera's frames until one holds a QR code not in ``command.ignore``,
+    ``watching()`` turns false, or ``limit_s`` pass; the code read, as a :class:`QrRead`.
+
+    A code to ignore is looked past here, frame after frame, at ``interval_s``: a citizen
+    holding up a code the hub has answered already gives the flow nothing to do.
+    """
     if camera is None:
         logger.warning("the check-in screen watches for a QR code, but there is no camera")
         return []
     deadline = time.monotonic() + limit_s
+    if command.after_s > 0:
+        await asyncio.sleep(command.after_s)
     while watching() and time.monotonic() < deadline:
         try:
             frame = await asyncio.to_thread(camera.read)
         except HardwareError as exc:
             return [DeviceFailed(device="camera", code=exc.code)]
         text = await asyncio.to_thread(read_qr, frame)
-        if text:
+        if text and qr_link(text) not in command.ignore:
             return [QrRead(command.watch_id, text)]
         await asyncio.sleep(interval_s)
     return []

@@ -12,6 +12,11 @@ citizen's data. ::
     AppointmentClientError
     ├── AppointmentRefused   the hub said no, with a code the kiosk acts on
     └── HubUnreachable       no answer, or an answer that is not the API's
+
+A request that may be repeated (a read, a check-in) is sent once more when the hub closed its
+kept-alive connection as the request went out: the hub and the HTTP client both let an idle
+connection go after about five seconds, and a request sent at that moment gets no answer
+though the hub is there. A booking is never sent twice.
 """
 
 from __future__ import annotations
@@ -71,10 +76,20 @@ class AppointmentsClient:
         self._base = hub_url.rstrip("/") + BASE
         self._headers = {"Authorization": f"Bearer {token}"}
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, *, repeatable: bool = True, **kwargs: Any
+    ) -> httpx.Response:
         url = self._base + path
         try:
-            response = await self._http.request(method, url, headers=self._headers, **kwargs)
+            try:
+                response = await self._http.request(method, url, headers=self._headers, **kwargs)
+            except httpx.RemoteProtocolError:
+                if not repeatable:
+                    raise
+                # The hub let the idle kept-alive connection go as the request went out, and
+                # no answer came: a new connection gets one.
+                logger.info("the hub closed the connection of %s %s: sent again", method, path)
+                response = await self._http.request(method, url, headers=self._headers, **kwargs)
         except httpx.HTTPError as exc:
             raise HubUnreachable(
                 f"Expected the hub to answer {method} {BASE}{path}, but {type(exc).__name__}"
@@ -119,7 +134,8 @@ class AppointmentsClient:
     async def book(self, booking: BookingRequest) -> Appointment:
         """Book; the answer carries the management link for the receipt."""
         body = booking.model_dump(mode="json")
-        return await self._model(Appointment, "POST", "", json=body)
+        # Not sent again: a booking the hub did take would be taken twice.
+        return await self._model(Appointment, "POST", "", json=body, repeatable=False)
 
     async def next_slot(self, service: str) -> Slot | None:
         """The earliest free time of ``service`` at the cabin's site, if any."""
@@ -128,7 +144,10 @@ class AppointmentsClient:
         return slot
 
     async def check_in(self, check_in: CheckIn, *, attention_id: str) -> Appointment:
-        """Check the citizen in for this attention, by the QR's link or reference and DNI/NIE."""
+        """Check the citizen in for this attention, by the QR's link or reference and DNI/NIE.
+
+        Sent again when need be: the hub answers a repeated check-in of an attention the same.
+        """
         body = check_in.model_dump(mode="json", exclude_none=True)
         params = {"attention_id": attention_id}
         return await self._model(Appointment, "POST", "/check-in", json=body, params=params)

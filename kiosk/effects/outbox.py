@@ -6,6 +6,12 @@ harmless and killing the kiosk at any moment loses and duplicates nothing. An ev
 refuses for good (a 4xx other than an authentication or rate problem) is moved aside into
 ``rejected`` and logged by id and kind, so one bad event cannot hold back the others.
 
+The outbox also remembers the attention under way (``visit``), in the same transaction as the
+event that starts or ends it. A kiosk killed mid-visit (a power cut, SIGKILL, a crash), or
+stopped in the middle of one, finds it there on its next start and ends it with
+:meth:`Outbox.end_interrupted`, so that no attention stays open for ever in the supervisors'
+figures.
+
 The database runs with ``secure_delete`` and its write-ahead log is truncated after each
 removal, so a sent event's bytes do not linger in the file.
 """
@@ -19,18 +25,26 @@ import logging
 import sqlite3
 import ssl as ssl_module
 import threading
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from contract.events import NewEvent, canonical_json
+from contract.events import EventKind, NewEvent, canonical_json
 from kiosk.effects.hub_client import Backoff
 from kiosk.flow.commands import RecordEvent
 
 logger = logging.getLogger(__name__)
+
+#: Why an attention the kiosk finds unfinished on start ended.
+RESTART_REASON = "cabin_restarted"
+# Ends written on start get an id derived from the attention: one visit has one such end,
+# however often it is written.
+_ENDINGS_NS = uuid.UUID("0b7c2e4a-5d1f-4c8e-9f3a-6e2d8b1c4a70")
 
 #: Answers that will not change by sending the same events again.
 _PERMANENT = frozenset({403, 409, 413, 422})
@@ -46,6 +60,10 @@ CREATE TABLE IF NOT EXISTS rejected (
     body TEXT NOT NULL,
     status INTEGER NOT NULL,
     reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS visit (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    attention_id TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS telemetry (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -98,11 +116,55 @@ class Outbox:
             )
         body = canonical_json(event.model_dump(mode="json"))
         with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO events (event_id, body) VALUES (?, ?)",
-                (event.event_id, body),
-            )
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO events (event_id, body) VALUES (?, ?)",
+                    (event.event_id, body),
+                )
+                self._note_visit(event)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
         return event.event_id
+
+    def _note_visit(self, event: NewEvent) -> None:
+        if event.kind is EventKind.ATTENTION_STARTED:
+            self._db.execute(
+                "INSERT OR REPLACE INTO visit (id, attention_id) VALUES (1, ?)",
+                (event.attention_id,),
+            )
+        elif event.kind is EventKind.ATTENTION_ENDED:
+            self._db.execute("DELETE FROM visit WHERE attention_id = ?", (event.attention_id,))
+
+    def current_visit(self) -> str | None:
+        """The attention started and not yet ended, as far as this outbox knows."""
+        with self._lock:
+            row = self._db.execute("SELECT attention_id FROM visit WHERE id = 1").fetchone()
+        return None if row is None else str(row[0])
+
+    def end_interrupted(self, now: datetime) -> str | None:
+        """End the attention a killed kiosk left unfinished, if any; returns its id.
+
+        The end (``attention.ended`` with reason ``cabin_restarted``, at ``now``) is queued like
+        any other event; its id is derived from the attention's, so it is sent once however
+        often the kiosk is killed and restarted before the hub has it.
+        """
+        attention_id = self.current_visit()
+        if attention_id is None:
+            return None
+        self.add(
+            NewEvent(
+                event_id=str(uuid.uuid5(_ENDINGS_NS, f"{attention_id}/{RESTART_REASON}")),
+                kind=EventKind.ATTENTION_ENDED,
+                attention_id=attention_id,
+                actor=self.actor,
+                occurred_at=now,
+                data={"reason": RESTART_REASON},
+            )
+        )
+        return attention_id
 
     def pending(self, limit: int = 100) -> list[Pending]:
         """The oldest ``limit`` events not yet accepted by the hub."""

@@ -16,9 +16,19 @@ from kiosk.flow.states import State
 # fmt: off
 __all__ = [
     "ACCENTS", "DETAILS_FIELDS", "DIGITS", "ERASE", "FIELD_CHARS", "FIELD_KEYS", "KEYBOARD",
-    "LETTERS", "REFERENCE_FIELDS", "SPACE", "AppointmentProblem", "AppointmentVisit",
+    "LETTERS", "MAX_LINK_CHARS", "REFERENCE_FIELDS", "SPACE", "AppointmentProblem",
+    "AppointmentVisit", "qr_link",
 ]
 # fmt: on
+
+#: The longest QR code text taken for a link.
+MAX_LINK_CHARS = 512
+
+
+def qr_link(text: str) -> str:
+    """The link a QR code's text stands for, as the check-in sends it and remembers it."""
+    return text.strip()[:MAX_LINK_CHARS]
+
 
 SPACE = "space"
 LETTERS = "ABCDEFGHIJKLMNÑOPQRSTUVWXYZ"

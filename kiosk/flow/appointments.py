@@ -52,6 +52,7 @@ from kiosk.flow.appointment_visit import (
     SPACE,
     AppointmentProblem,
     AppointmentVisit,
+    qr_link,
 )
 from kiosk.flow.config import FlowConfig
 from kiosk.flow.errors import InvalidChoice
@@ -78,6 +79,11 @@ _FIELD_OF: dict[str, str] = {
 }
 #: Refusals after which the chosen time is gone: back to the times, freshly loaded.
 _CHOOSE_AGAIN = frozenset({"slot_taken", "slot_unavailable"})
+#: Failures that say nothing of the link tried: the hub did not answer. The code still held up
+#: is asked about again, after :data:`UNANSWERED_RETRY_S`.
+_NO_ANSWER = frozenset({"hub_unreachable"})
+#: How long the check-in screen waits before asking again about a code the hub did not answer.
+UNANSWERED_RETRY_S = 3.0
 
 
 class AppointmentHandlers:
@@ -162,10 +168,10 @@ class AppointmentHandlers:
         visit.days_loaded = False
         self._out.append(cmd.LoadAvailability(self._appointment_request(), offer.id, first, last))
 
-    def _watch_for_qr(self) -> None:
+    def _watch_for_qr(self, *, after_s: float = 0.0) -> None:
         visit = self.appointment
         visit.watch_id = self._new_id()
-        self._out.append(cmd.WatchForQr(visit.watch_id))
+        self._out.append(cmd.WatchForQr(visit.watch_id, visit.refused_links, after_s))
 
     def _appointment_back(self) -> None:
         """Back one appointment screen; whatever was pending is forgotten."""
@@ -413,10 +419,10 @@ class AppointmentHandlers:
             return
         if visit.busy:
             return
-        link = e.text.strip()[:512]
+        link = qr_link(e.text)
         if link in visit.refused_links:
-            # The same code still held up to the camera: the hub has answered it already, and
-            # asking again would only count against the cabin's attempts.
+            # The same code still held up to the camera (seen by a watch started before the
+            # hub's answer): asking again would only count against the cabin's attempts.
             self._watch_for_qr()
             return
         visit.watch_id = None
@@ -464,9 +470,12 @@ class AppointmentHandlers:
 
     def _check_in_failed(self, problem: AppointmentProblem) -> None:
         visit = self.appointment
-        if visit.trying_link is not None:
+        unanswered = problem.code in _NO_ANSWER
+        if visit.trying_link is not None and not unanswered:
+            # Only the hub's answer about the link itself makes it refused: a link whose
+            # request got no answer (the hub away for a moment) is asked about again.
             visit.refused_links = visit.refused_links | {visit.trying_link}
-            visit.trying_link = None
+        visit.trying_link = None
         if self.state is S.APPOINTMENT_REFERENCE and problem.code == "invalid_document":
             visit.field_problems = {"document": problem}
             visit.active = "document"
@@ -474,7 +483,7 @@ class AppointmentHandlers:
         visit.problem = problem
         if self.state is S.APPOINTMENT_CHECK_IN and problem.code != "too_many_attempts":
             # Another QR code (the right one) may be shown next.
-            self._watch_for_qr()
+            self._watch_for_qr(after_s=UNANSWERED_RETRY_S if unanswered else 0.0)
 
 
 _Handler = Callable[[AppointmentHandlers, Any], None]

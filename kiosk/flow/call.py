@@ -312,6 +312,7 @@ NOT_FOR_THE_FLOW: Mapping[type[p.Message], str] = {
     p.Presence: "sent to agents only",
     p.CallRing: "sent to agents only",
     p.CallRingCancelled: "sent to agents only",
+    p.CabinTools: "sent to agents only: the cabin's own health monitor knows its devices",
 }
 
 _Handler = Callable[[CallHandlers, Any], None]

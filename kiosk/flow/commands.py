@@ -219,6 +219,12 @@ class WatchForQr:
     ``QrRead`` with ``watch_id``."""
 
     watch_id: str
+    #: Links to look past (as :func:`kiosk.flow.appointment_visit.qr_link` reads them): the
+    #: hub answered them in this visit already, and a code held up stays in every frame.
+    ignore: frozenset[str] = field(default=frozenset(), repr=False)
+    #: Seconds before the first frame is looked at: after the hub did not answer, the code
+    #: still held up is asked about again, but not at the camera's pace.
+    after_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

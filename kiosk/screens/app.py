@@ -129,6 +129,7 @@ class KioskApp(App):  # type: ignore[misc]
         self._warm_up = warm_up
         self._screens: dict[State, KioskScreen] = {}
         self._tick: ClockEvent | None = None
+        self._warming: ClockEvent | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._root: KioskRoot | None = None
 
@@ -250,12 +251,16 @@ class KioskApp(App):  # type: ignore[misc]
         """Start the clock that drives the flow's timeouts, and warm up the screens."""
         self._tick = Clock.schedule_interval(lambda _dt: self.send(Tick()), self._tick_s)
         if self._warm_up:
-            Clock.schedule_once(self._warm_next, 0.2)
+            self._warming = Clock.schedule_once(self._warm_next, 0.2)
 
     def on_stop(self) -> None:
-        """Stop driving the flow."""
+        """Stop driving the flow, and stop warming screens up: building one after the app
+        stopped fails, as the kv rules' ``app`` is gone."""
         if self._tick is not None:
             self._tick.cancel()
+        if self._warming is not None:
+            self._warming.cancel()
+            self._warming = None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -322,5 +327,6 @@ class KioskApp(App):  # type: ignore[misc]
             if state not in self._screens:
                 self.screen(state)
                 # One screen per frame, so the attract screen stays smooth.
-                Clock.schedule_once(self._warm_next, 0)
+                self._warming = Clock.schedule_once(self._warm_next, 0)
                 return
+        self._warming = None

@@ -1,7 +1,8 @@
 """A call's documents at the hub, over HTTP: uploads from the cabin, downloads for it.
 
-Documents travel over HTTP, not the WebSocket: the cabin uploads a scan or a signed PDF to
-``POST /api/calls/{call_id}/documents?purpose=scan|signed`` (the raw file as the body) and
+Documents travel over HTTP, not the WebSocket: the cabin uploads a scan (a PDF, then a small
+JPEG preview of its first page) or a signed PDF to
+``POST /api/calls/{call_id}/documents?purpose=scan|preview|signed`` (the raw file as the body) and
 downloads what the agent wants printed or signed from ``GET /api/documents/{id}``. A failure
 is a :class:`~kiosk.steps.errors.StepError` (``upload_failed``, ``download_failed``).
 """
@@ -30,7 +31,7 @@ class DocumentClient:
         call_id: str,
         data: bytes | bytearray,
         *,
-        purpose: Literal["scan", "signed"],
+        purpose: Literal["scan", "preview", "signed"],
         content_type: str,
         source: str | None = None,
     ) -> str:

@@ -22,7 +22,8 @@ from typing import Any, Literal
 from contract import signalling as p
 from hardware.errors import DeviceMissing, HardwareError
 from hardware.receipt_printer import Align, Ticket
-from hardware.scanner.base import ScanMode, ScanOptions
+from hardware.scanner.base import ScanMode, ScanOptions, ScanSource
+from hardware.scanner.postprocess import document_pdf
 from kiosk.flow.events import StepFinished, StepPrepared
 from kiosk.steps.documents import DocumentClient
 from kiosk.steps.errors import StepError
@@ -75,9 +76,10 @@ class StepRunner:
     async def run(self, request: p.StepRequest, signature: bytearray | None = None) -> StepFinished:
         """Do the step's device work, tell the agent how it went, and return the outcome."""
         document_id: str | None = None
+        preview_id: str | None = None
         try:
             if request.kind == "scan":
-                document_id = await self._scan(request)
+                document_id, preview_id = await self._scan(request)
             elif request.kind == "print_a4":
                 document_id = await self._print_a4(request)
             elif request.kind == "print_receipt":
@@ -92,7 +94,7 @@ class StepRunner:
         finally:
             if signature is not None:
                 signature[:] = bytes(len(signature))
-        return self._finish(request, "done", document_id=document_id)
+        return self._finish(request, "done", document_id=document_id, preview_id=preview_id)
 
     def _finish(
         self,
@@ -101,11 +103,18 @@ class StepRunner:
         *,
         error: str | None = None,
         document_id: str | None = None,
+        preview_id: str | None = None,
     ) -> StepFinished:
         if request.step_id in self._cancelled:
             self._cancelled.discard(request.step_id)
         else:
-            self._update(request, status, error=error, document_id=document_id)
+            self._update(
+                request,
+                status,
+                error=error,
+                document_id=document_id,
+                preview_document_id=preview_id,
+            )
         return StepFinished(request.step_id, status, error=error, document_id=document_id)
 
     def _update(self, request: p.StepRequest, status: p.StepStatus, **fields: Any) -> None:
@@ -116,29 +125,49 @@ class StepRunner:
 
     # --- the kinds of step ------------------------------------------------------------------
 
-    async def _scan(self, request: p.StepRequest) -> str:
+    async def _scan(self, request: p.StepRequest) -> tuple[str, str]:
+        """Scan, upload the document as one PDF and its preview; their document ids."""
         scanner = self._device("scanner")
-        options = ScanOptions(
-            mode=ScanMode(str(request.params.get("mode", "color"))),
-            resolution=int(request.params.get("resolution", 200)),
-        )
-        result = await asyncio.to_thread(scanner.scan, options)
+        params = request.params
         try:
-            self._update(request, "progress", progress=0.5)
-            return await self._documents.upload(
-                request.call_id, result.jpeg, purpose="scan", content_type="image/jpeg"
+            options = ScanOptions(
+                mode=ScanMode(str(params.get("mode", "color"))),
+                resolution=int(params.get("resolution", 200)),
+                source=ScanSource(str(params.get("source", "flatbed"))),
             )
+        except (TypeError, ValueError) as exc:
+            raise StepError("bad_params", f"Expected scan options the cabin knows ({exc})") from exc
+        # Every sheet of the feeder, or the one page on the glass.
+        pages = await asyncio.to_thread(scanner.scan_batch, options)
+        pdf = bytearray()
+        try:
+            pdf = await asyncio.to_thread(document_pdf, pages)
+            self._update(request, "progress", progress=0.5)
+            document_id = await self._documents.upload(
+                request.call_id, pdf, purpose="scan", content_type="application/pdf"
+            )
+            preview_id = await self._documents.upload(
+                request.call_id,
+                pages[0].jpeg,
+                purpose="preview",
+                content_type="image/jpeg",
+                source=document_id,
+            )
+            return document_id, preview_id
         finally:
-            result.wipe()
+            pdf[:] = bytes(len(pdf))
+            for page in pages:
+                page.wipe()
 
     async def _print_a4(self, request: p.StepRequest) -> str | None:
+        copies = _copies(request.params.get("copies", 1))
         document_id = self._document_id(request)
         printer = self._device("a4_printer")
         pdf = await self._pdf(document_id)
         try:
             self._update(request, "progress", progress=0.3)
             await asyncio.to_thread(
-                printer.print_pdf, bytes(pdf), title=f"cabina-{request.step_id}"
+                printer.print_pdf, bytes(pdf), title=f"cabina-{request.step_id}", copies=copies
             )
         finally:
             pdf[:] = bytes(len(pdf))
@@ -194,6 +223,15 @@ class StepRunner:
     def _new_file(self, step_id: str, suffix: str) -> Path:
         self._work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         return self._work_dir / f"{step_id}-{uuid.uuid4().hex[:8]}.{suffix}"
+
+
+def _copies(value: object) -> int:
+    """The copies a print step asks for; ``bad_params`` outside 1 to ``MAX_PRINT_COPIES``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StepError("bad_params", f"Expected a whole number of copies, but got {value!r}")
+    if not 1 <= value <= p.MAX_PRINT_COPIES:
+        raise StepError("bad_params", f"Expected 1 to {p.MAX_PRINT_COPIES} copies, but got {value}")
+    return value
 
 
 def _write_private(path: Path, data: bytes | bytearray) -> None:

@@ -25,7 +25,6 @@ from support.clock import FakeClock
 from contract.appointments import (
     AppointmentStatus,
     BookedVia,
-    Channel,
     CheckIn,
     MoveRequest,
     token_from_link,
@@ -35,7 +34,6 @@ from hub.appointments.calendar import Rules
 from hub.appointments.external import ExternalConflict, ExternalUnavailable
 from hub.appointments.models import (
     Appointment,
-    AppointmentOffer,
     CalendarBlock,
     Notice,
     NoticeKind,
@@ -492,15 +490,3 @@ def test_the_councils_system_is_counted_and_its_refusals_book_nothing(
 def test_rules_refuse_nonsense() -> None:
     with pytest.raises(ValueError, match="slot"):
         Rules(slot_minutes=1, capacity=1)
-
-
-def test_an_appointment_in_person_is_never_marked_a_no_show(
-    appointments: Appointments, office: Office, database: Database
-) -> None:
-    # Nothing at the hub records a citizen's arrival at a desk: missing it is not a no-show.
-    with database.transaction() as session:
-        session.get_one(AppointmentOffer, office.offer_id).channel = Channel.IN_PERSON
-    start = madrid(TUESDAY, 10)
-    booked = appointments.book(booking(office.offer_id, start), via=BookedVia.WEB, actor="hub")
-    assert appointments.mark_no_shows(start + timedelta(days=1)) == 0
-    assert row(database, booked.appointment_id).status is AppointmentStatus.BOOKED

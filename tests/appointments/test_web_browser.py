@@ -21,7 +21,7 @@ from console.browser import CHROMIUM_ARGS, SCREENSHOTS
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 from support.clock import FakeClock
 
-from hub.appointments import web
+from hub.appointments import pages
 from hub.appointments.texts import refusal_text
 from hub.server import BackgroundHub
 
@@ -74,7 +74,7 @@ class Citizen:
         return bool(colour == "rgb(10, 79, 143)")
 
     def t(self, message: str) -> str:
-        return web.tr(message, self.lang)
+        return pages.tr(message, self.lang)
 
     async def tap(self, text: str) -> None:
         """Touch the link or button that says ``text`` and wait for the next page."""
@@ -183,7 +183,7 @@ async def test_a_citizen_books_moves_and_cancels_in_spanish(
     browser: Browser, hub: BackgroundHub
 ) -> None:
     citizen = await open_page(browser, hub, "es", "es-ES")
-    day = web.day_label(datetime(2026, 3, 3).date(), "es")
+    day = pages.day_label(datetime(2026, 3, 3).date(), "es")
     reference = await book(citizen, errand="Padrón", day=day, time="09:00", shots=True)
     await move_then_cancel(citizen, reference=reference, to="10:00")
     assert citizen.errors == []
@@ -195,7 +195,7 @@ async def test_a_citizen_books_moves_and_cancels_in_catalan(
     citizen = await open_page(browser, hub, "es", "es-ES")
     await citizen.tap("Català")  # the language links at the top of every page
     citizen.lang = "ca"
-    day = web.day_label(datetime(2026, 3, 4).date(), "ca")
+    day = pages.day_label(datetime(2026, 3, 4).date(), "ca")
     reference = await book(citizen, errand="Padró", day=day, time="17:30", shots=True)
     await move_then_cancel(citizen, reference=reference, to="18:00")
     assert citizen.errors == []

@@ -24,7 +24,7 @@ from jinja2.ext import extract_from_ast
 from support.clock import FakeClock
 
 from contract.appointments import Channel
-from hub.appointments import web
+from hub.appointments import pages, web
 from hub.appointments.texts import refusal_text
 
 PACKAGE = Path(web.__file__).parent
@@ -83,17 +83,18 @@ def links(response: httpx.Response, pattern: str) -> list[str]:
 
 
 def t(message: str, lang: str) -> str:
-    return web.tr(message, lang)
+    return pages.tr(message, lang)
 
 
 # The catalogs ------------------------------------------------------------------------------
 
 
 def used_ids() -> list[str]:
-    """Every message id of the pages: ``N_`` in web.py, ``_`` in the templates."""
+    """Every message id of the pages: ``N_`` in their modules, ``_`` in the templates."""
     found: list[str] = []
-    tree = ast.parse((PACKAGE / "web.py").read_text())
-    for node in ast.walk(tree):
+    modules = ("pages.py", "web.py", "manage_pages.py")
+    trees = [ast.parse((PACKAGE / module).read_text()) for module in modules]
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -153,7 +154,7 @@ def test_each_step_is_in_the_chosen_language(office: Office, lang: str) -> None:
 
     page = office.client.get(links(page, rf"offer={office.offer()}")[0])
     assert t("Which day?", lang) in text_of(page)
-    assert web.day_label(datetime(2026, 3, 3).date(), lang) in text_of(page)
+    assert pages.day_label(datetime(2026, 3, 3).date(), lang) in text_of(page)
 
     page = office.client.get(links(page, r"day=2026-03-03")[0])
     assert t("What time?", lang) in text_of(page)
@@ -220,7 +221,7 @@ def test_the_language_links_keep_the_choices(office: Office) -> None:
 def test_the_days_list_only_days_with_free_places(office: Office) -> None:
     page = office.client.get("/cita", params={"lang": "en", "offer": office.offer()})
     days = links(page, r"day=")
-    assert len(days) == web.DAYS_SHOWN
+    assert len(days) == pages.DAYS_SHOWN
     assert "day=2026-03-02" in days[0]  # today still has afternoon times
     later = office.client.get(links(page, r"first=")[0])
     assert "day=2026-03-14" in links(later, r"day=")[0]
@@ -411,11 +412,13 @@ def test_moving_to_a_taken_time_says_so(office: Office) -> None:
 def test_a_video_appointment_says_when_the_call_starts(office: Office) -> None:
     token = office.book("es", offer=office.offer("padron", Channel.HOME_VIDEO))
     words = text_of(office.client.get(f"/cita/g/{token}"))
-    day = web.day_label(datetime(2026, 3, 3).date(), "es")
+    day = pages.day_label(datetime(2026, 3, 3).date(), "es")
     assert (
         t("Your video call starts on {day} at {time}.", "es").format(day=day, time="09:00") in words
     )
-    assert "<button" not in office.client.get(f"/cita/g/{token}").text
+    # Nothing to press yet but the documents' form: the call is joined later, from a cabin.
+    page = office.client.get(f"/cita/g/{token}").text
+    assert "<button" not in page.split('<section class="documents"')[0]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -27,10 +27,10 @@ from hub.app import create_app
 from hub.appointments.models import AgentShift, AppointmentOffer
 from hub.attention_log import AttentionLog
 from hub.models import Role, Service, Site, User
-from hub.padron.otp import LoggingSmsSender
 from hub.server import BackgroundHub
 from hub.services import services_of
 from hub.settings import HubSettings
+from hub.sms import LoggingSmsSender
 
 SECRET = "appointments-web-secret-key-0123456789abcdef"
 SITE_NAME = "Oficina de Atención Ciudadana"

@@ -29,7 +29,7 @@ def free_port() -> int:
 def console_app(settings: HubSettings, hasher: PasswordHasher, clock: Clock = utc_now) -> FastAPI:
     """The hub, console included."""
     from hub.app import create_app
-    from hub.padron.otp import LoggingSmsSender
+    from hub.sms import LoggingSmsSender
 
     # An SMS gateway of the test's own, so that appointment receipts are queued by SMS too.
     return create_app(settings, password_hasher=hasher, clock=clock, sms_sender=LoggingSmsSender())

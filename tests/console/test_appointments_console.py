@@ -6,6 +6,7 @@ screenshots``).
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,10 +16,13 @@ import pytest
 from console.browser import PASSWORDS, Console, answer, go_available
 from console.cabin_peer import CabinPeer
 from console.office import Office
+from PIL import Image
 from playwright.async_api import Browser, Locator
 
 from contract.appointments import BookedVia, BookingRequest, Citizen
 from contract.events import actor_for_user
+from hub.appointments.documents import AppointmentDocuments
+from hub.appointments.tokens import manage_token
 from hub.services import services_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -410,3 +414,51 @@ async def test_during_a_call_the_agent_books_the_citizen_a_follow_up_with_themse
     assert entry["service"] == "general" and entry["citizen_name"] == "Montserrat Pujol"
     assert entry["agent_id"] == office.user_id("laia")
     assert [error for error in laia.errors if "status of 4" not in error] == []
+
+
+def _png_file() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 60)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_the_agenda_counts_and_opens_the_documents_sent_ahead(
+    browser: Browser, office: Office, bookable: Bookable
+) -> None:
+    reference, appointment_id = seed(
+        office, bookable, bookable.padron, bookable.at(10), "Marta Puig Soler", "laia"
+    )
+    bare, _ = seed(office, bookable, bookable.padron, bookable.at(11), "Jordi Vidal", "laia")
+    service = services_of(office.app).appointments
+    # The citizen's link, made again from the appointment's id as the notices make it.
+    token = manage_token(service.secret_key, appointment_id)
+    documents = AppointmentDocuments(
+        service.database, service.log, service.clock, secret_key=service.secret_key
+    )
+    sent = documents.attach(token, _png_file(), "Factura de la luz")
+
+    laia = await open_console(browser, office, "laia")
+    page = laia.page
+    await show_agenda(laia, bookable.day)
+    row = page.locator(f"tr.agenda-entry[data-reference='{reference}']")
+    await row.wait_for()
+    assert (
+        "—"
+        in await page.locator(
+            f"tr.agenda-entry[data-reference='{bare}'] td.agenda-documents"
+        ).inner_text()
+    )
+    await row.locator("button.show-documents").click()
+    link = row.locator(f"a[data-document-id='{sent.id}']")
+    await link.wait_for()
+    assert "Factura de la luz" in await link.inner_text()
+    href = await link.get_attribute("href")
+    assert href is not None
+    # The link opens the document with the console's session (its cookie).
+    opened = await page.evaluate(
+        "async (href) => { const r = await fetch(href, {credentials: 'same-origin'});"
+        " return [r.status, r.headers.get('content-type'), (await r.arrayBuffer()).byteLength]; }",
+        href,
+    )
+    assert opened == [200, "image/png", sent.size]
+    assert laia.errors == []

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import timedelta
 from pathlib import Path
 
 from console.office import Connected, Office, connect_call, make_pdf, upload
+from pypdf import PdfWriter
 
+from hardware.scanner.base import PdfImage
+from hardware.scanner.postprocess import make_pdf as make_scan_pdf
 from hub.documents import RETENTION_S, DocumentStore, detect_type
 from hub.routes.documents import MAX_DOCUMENT_BYTES
 from hub.services import services_of
@@ -87,7 +91,7 @@ async def test_each_end_uploads_only_its_own_kinds(
     assert upload(office, call.call_id, "cabin", "print", pdf).status_code == 403
     refused = upload(office, call.call_id, "cabin", "sign", pdf)
     assert refused.status_code == 403
-    assert "Expected the cabin to upload scan or signed, but got 'sign'" in refused.text
+    assert "Expected the cabin to upload preview or scan or signed, but got 'sign'" in refused.text
     assert upload(office, call.call_id, "cabin", "shred", pdf).status_code == 422
 
 
@@ -110,14 +114,89 @@ async def test_content_is_checked_by_its_bytes_not_its_label(
     assert upload(office, call.call_id, "laia", "print", html).status_code == 415
 
 
+def _pdf_of(size: int, *, page_points: int = 72) -> bytes:
+    """A real one-page PDF of ``size`` bytes, most of them one image's (undecoded) data."""
+    padding = size - len(_pdf_with(0, page_points))
+    body = _pdf_with(padding, page_points)
+    # Longer lengths and offsets take a few more digits: take them off the padding.
+    return _pdf_with(padding - (len(body) - size), page_points)
+
+
+def _pdf_with(padding: int, page_points: int) -> bytes:
+    image = PdfImage(bytearray(padding), "FlateDecode", "DeviceGray", 8, page_points, 1, 72)
+    return bytes(make_scan_pdf([image]))
+
+
 async def test_a_document_too_large_is_refused(office: Office, call: Connected) -> None:
-    body = b"%PDF-1.4\n" + bytes(MAX_DOCUMENT_BYTES) + b"\n%%EOF\n"
-    response = upload(office, call.call_id, "laia", "print", body)
+    response = upload(office, call.call_id, "laia", "print", _pdf_of(MAX_DOCUMENT_BYTES + 1))
     assert response.status_code == 413
     # Just under the limit is fine.
-    body = b"%PDF-1.4\n" + bytes(MAX_DOCUMENT_BYTES - 20) + b"\n%%EOF\n"
-    assert len(body) <= MAX_DOCUMENT_BYTES
+    body = _pdf_of(MAX_DOCUMENT_BYTES)
+    assert len(body) == MAX_DOCUMENT_BYTES
     assert upload(office, call.call_id, "laia", "print", body).status_code == 201
+
+
+async def test_a_pdf_that_does_not_open_is_refused_with_what_is_wrong(
+    office: Office, call: Connected
+) -> None:
+    def refusal(body: bytes, who: str = "cabin", purpose: str = "scan") -> str:
+        response = upload(office, call.call_id, who, purpose, body)
+        assert response.status_code == 415, response.text
+        return str(response.json()["detail"])
+
+    # The right first and last bytes around nothing a reader can use.
+    garbage = b"%PDF-1.7\n" + b"Nom: Laia Puig\n" * 50 + b"%%EOF\n"
+    detail = refusal(garbage)
+    assert detail.startswith("Expected a PDF that opens, but it cannot be read")
+    assert "Laia" not in detail  # what is wrong, never what the file says
+    no_pages = io.BytesIO()
+    PdfWriter().write(no_pages)
+    assert refusal(no_pages.getvalue(), "laia", "print").endswith("it has no pages")
+    # A page 50 m wide is a malformed or hostile file, not paper.
+    assert refusal(_pdf_of(2000, page_points=144_000)).endswith("a page has no sensible size")
+    locked = PdfWriter(clone_from=io.BytesIO(make_pdf()))
+    locked.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    encrypted = io.BytesIO()
+    locked.write(encrypted)
+    assert refusal(encrypted.getvalue(), "laia", "print").endswith("needs a password to open")
+
+
+async def test_a_scan_comes_as_a_pdf_with_a_preview_beside_it(
+    office: Office, call: Connected, jpeg: bytes, pdf: bytes
+) -> None:
+    scan = upload(office, call.call_id, "cabin", "scan", pdf, **{"Content-Type": "application/pdf"})
+    assert scan.status_code == 201, scan.text
+    scan_id = scan.json()["document_id"]
+    preview = office.client.post(
+        f"/api/calls/{call.call_id}/documents",
+        params={"purpose": "preview", "source": scan_id},
+        content=jpeg,
+        headers=office.headers("cabin") | {"Content-Type": "image/jpeg"},
+    )
+    assert preview.status_code == 201, preview.text
+    got = office.client.get(
+        f"/api/documents/{preview.json()['document_id']}", headers=office.headers("laia")
+    )
+    assert (got.status_code, got.headers["content-type"]) == (200, "image/jpeg")
+    # A preview belongs to a scan of this call; only the cabin sends one; it is a JPEG.
+    assert upload(office, call.call_id, "cabin", "preview", jpeg).status_code == 422
+    printed = upload(office, call.call_id, "laia", "print", pdf).json()["document_id"]
+    not_a_scan = office.client.post(
+        f"/api/calls/{call.call_id}/documents",
+        params={"purpose": "preview", "source": printed},
+        content=jpeg,
+        headers=office.headers("cabin"),
+    )
+    assert not_a_scan.status_code == 422
+    assert "Expected source to name a scan" in not_a_scan.text
+    assert upload(office, call.call_id, "laia", "preview", jpeg).status_code == 403
+    # The preview is a copy of a scan already in the attention: it is not logged again.
+    await services_of(office.app).event_writer.flush()
+    timeline = office.client.get(
+        f"/api/attentions/{call.attention_id}", headers=office.headers("montse")
+    ).json()["timeline"]
+    scanned = [item for item in timeline if item["kind"] == "document.scanned"]
+    assert [item["data"]["document_id"] for item in scanned] == [scan_id]
 
 
 async def test_only_the_parties_of_a_connected_call_may_upload(

@@ -8,12 +8,14 @@ hub: signalling, documents, the attention log.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
+from pypdf import PdfReader
 
 from kiosk.devtools.testing import run_in_kivy_async
 
@@ -142,9 +144,27 @@ async def test_an_agent_serves_a_citizen_at_the_real_kiosk(
 
         await page.click("cab-cabin-tools .tool-scan")
         await _unless(kiosk, laia.step_status("scan", "done", _SLOW_S))
-        image = page.locator("cab-documents .viewer img.doc-image")
-        await image.wait_for()
-        assert await image.evaluate("img => img.complete && img.naturalWidth > 0")
+        # The scan arrives as a PDF, shown by its small preview and opened from it.
+        viewer = page.locator("cab-documents .viewer[data-type='application/pdf']")
+        await viewer.wait_for()
+        preview = viewer.locator("img.doc-preview")
+        assert await preview.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert await preview.evaluate("img => Math.max(img.naturalWidth, img.naturalHeight)") <= 900
+        pdf_url = await viewer.locator("a.doc-open").get_attribute("href")
+        assert pdf_url is not None and pdf_url.startswith("blob:")  # opens without the network
+        scanned = await page.evaluate(
+            """id => fetch('/api/documents/' + id).then(async r => ({
+                   type: r.headers.get('content-type'),
+                   disposition: r.headers.get('content-disposition'),
+                   body: Array.from(new Uint8Array(await r.arrayBuffer())),
+               }))""",
+            await viewer.get_attribute("data-document-id"),
+        )
+        assert scanned["type"] == "application/pdf"
+        assert scanned["disposition"].startswith("inline; filename=")
+        reader = PdfReader(io.BytesIO(bytes(scanned["body"])), strict=True)
+        assert len(reader.pages) == 1
+        assert float(reader.pages[0].mediabox.width) == pytest.approx(595.3, abs=1.5)  # A4
 
         await open_tool(laia, "print_receipt")
         await page.fill("cab-cabin-tools input[name=ticket-title]", "Cita prèvia")

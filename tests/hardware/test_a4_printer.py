@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import io
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from hardware.a4_printer import A4Printer, A4PrinterConfig, open_a4_printer
+from hardware.a4_printer import A4Printer, A4PrinterConfig, ipp_codec, open_a4_printer
 from hardware.a4_printer.base import A4Status, PrinterState, Reason, error_for, refuse_unless_ready
-from hardware.a4_printer.ipp_backend import http_url
+from hardware.a4_printer.ipp_backend import IppA4Printer, http_url
+from hardware.a4_printer.ipp_codec import Attr
 from hardware.a4_printer.simulator import IppSimulatorHandle, start_background
 from hardware.errors import (
     ConfigurationError,
@@ -260,3 +263,66 @@ def test_configuration_errors() -> None:
         open_a4_printer(A4PrinterConfig(backend="ipp", uri="lpd://printer/queue"))
     assert http_url("ipp://10.0.0.5/ipp/print") == "http://10.0.0.5:631/ipp/print"
     assert http_url("ipps://printer.local:8443/ipp/print") == "https://printer.local:8443/ipp/print"
+
+
+@pytest.mark.parametrize("copies", [0, -1, True])
+def test_a_number_of_copies_no_printer_can_make_is_refused_before_sending(copies: int) -> None:
+    printer = IppA4Printer("ipp://127.0.0.1:9/ipp/print")  # nothing listens: nothing is sent
+    try:
+        with pytest.raises(ValueError, match="Expected at least 1 copy"):
+            printer.print_pdf(certificate_pdf(), title="certificat", copies=copies)
+    finally:
+        printer.close()
+
+
+class _NoCopiesPrinter(BaseHTTPRequestHandler):
+    """An IPP printer that takes jobs but ignores ``copies``, as IPP lets a printer say."""
+
+    operations: ClassVar[list[int]] = []
+
+    def do_POST(self) -> None:
+        request = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        operation, request_id = struct.unpack(">HI", request[2:8])
+        self.operations.append(operation)
+        groups: dict[int, list[Attr]] = {
+            ipp_codec.OPERATION: [Attr.of(ipp_codec.CHARSET, "attributes-charset", "utf-8")]
+        }
+        status = 0x0000
+        if operation == ipp_codec.GET_PRINTER_ATTRIBUTES:
+            groups[ipp_codec.PRINTER] = [
+                Attr.of(ipp_codec.ENUM, "printer-state", 3),
+                Attr.of(ipp_codec.KEYWORD, "printer-state-reasons", "none"),
+            ]
+        elif operation == ipp_codec.PRINT_JOB:
+            status = 0x0001  # successful-ok-ignored-or-substituted-attributes
+            groups[ipp_codec.JOB] = [Attr.of(ipp_codec.INTEGER, "job-id", 7)]
+            groups[ipp_codec.UNSUPPORTED] = [Attr.of(ipp_codec.INTEGER, "copies", 3)]
+        body = ipp_codec.encode_request(status, request_id, groups)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/ipp")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def test_a_printer_that_ignores_copies_fails_the_job_and_cancels_it() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NoCopiesPrinter)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    printer = IppA4Printer(f"ipp://127.0.0.1:{server.server_address[1]}/ipp/print")
+    try:
+        with pytest.raises(DeviceIOError, match="make 3 copies, but it does not support copies"):
+            printer.print_pdf(certificate_pdf(), title="certificat", copies=3)
+    finally:
+        printer.close()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert _NoCopiesPrinter.operations == [
+        ipp_codec.GET_PRINTER_ATTRIBUTES,
+        ipp_codec.PRINT_JOB,
+        ipp_codec.CANCEL_JOB,
+    ]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from escpos.printer import Network
 
+from hardware.camera.qr import QrReader
 from hardware.health import PaperLevel
 from hardware.receipt_printer.simulator import SimulatorHandle, render, start_background
 from hardware.receipt_printer.simulator.__main__ import main as simulator_main
@@ -32,9 +33,9 @@ def network(sim: SimulatorHandle, profile: str = "TM-T88V") -> Network:
 
 
 def decode_qr(image: np.ndarray) -> str:
-    text, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert points is not None, "no QR code found in the image"
-    return str(text)
+    text = QrReader()(image)
+    assert text is not None, "no QR code found in the image"
+    return text
 
 
 def png_gray(path: Path) -> np.ndarray:

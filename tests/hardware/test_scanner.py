@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import threading
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pypdf
 import pytest
 from pydantic import ValidationError
 
@@ -32,6 +34,7 @@ from hardware.scanner import (
     ScanOptions,
     ScanSource,
     open_scanner,
+    postprocess,
     sane_library,
 )
 from hardware.scanner.sane_backend import SaneScanner
@@ -112,6 +115,13 @@ def test_feeder_batch_returns_every_page(scan_scanner: SaneScanner) -> None:
     assert len(pages) == 10  # the test backend's feeder holds ten sheets
     assert all(page.image.shape[:2] == (39, 59) for page in pages)
     assert scan_scanner.status().counters["pages"] == 10
+    # The agent receives them as one document: a PDF of ten pages, each the scanned size.
+    reader = pypdf.PdfReader(io.BytesIO(bytes(postprocess.document_pdf(pages))), strict=True)
+    assert len(reader.pages) == 10
+    sizes = {
+        (round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in reader.pages
+    }
+    assert sizes == {(170, 112)}  # 59 x 39 pixels at 25 dpi, in points
 
 
 def test_flatbed_batch_is_the_one_page(scan_scanner: SaneScanner) -> None:

@@ -11,6 +11,8 @@ The table is :data:`support.authorization_matrix.MATRIX`.
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import re
 import uuid
@@ -27,6 +29,8 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.routing import APIWebSocketRoute, iter_route_contexts
+from PIL import Image
+from pypdf import PdfWriter
 from sqlalchemy import func, select
 from support.authorization_matrix import (
     ADMIN,
@@ -51,6 +55,7 @@ from contract.appointments import BookedVia, BookingRequest, Channel
 from contract.events import EventKind, NewEvent, actor_for_cabin
 from contract.signalling import CloseCode
 from hub.app import create_app
+from hub.appointments.documents import AppointmentDocuments
 from hub.appointments.models import AgentShift, Appointment, AppointmentOffer, CalendarBlock
 from hub.appointments.tokens import feed_token, token_digest
 from hub.attention_log import AttentionLog
@@ -83,7 +88,18 @@ ANA = {"document": "99990001P", "birth_date": "1984-03-14"}
 CALL_ID = "call-matrix"
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(64)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def _blank_pdf() -> bytes:
+    """A one-page PDF, blank: the hub parses every PDF it is sent."""
+    writer = PdfWriter()
+    writer.add_blank_page(72, 72)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = _blank_pdf()
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 
 
@@ -241,6 +257,83 @@ def _check_in(world: World, caller: str) -> Send:
     return Send(query={"attention_id": str(uuid.uuid4())}, json={"link": token})
 
 
+def _arriving(world: World, caller: str) -> Send:
+    """A booking made in person, starting in ten minutes, with the caller as its agent."""
+    token = _booked(world)
+    in_person = _new_row(world, "offer")
+    with world.log.database.write_transaction() as session:
+        agent = session.scalar(select(User.id).where(User.username == ACCOUNTS.get(caller)))
+        row = session.scalars(
+            select(Appointment).where(Appointment.token_hash == token_digest(token))
+        ).one()
+        row.offer_id, row.agent_id = in_person, agent
+        row.starts_at, row.ends_at = NOW + timedelta(minutes=10), NOW + timedelta(minutes=30)
+        appointment_id = row.id
+    return Send(path={"appointment_id": appointment_id})
+
+
+#: Far-off times, one for each booking given a document: the agent is free at each.
+_FAR_OFF = itertools.count()
+
+
+def _real_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _sent_ahead(world: World, caller: str) -> tuple[str, str, str]:
+    """A new booking with the caller as its agent (when an agent) and one document sent
+    ahead: its management token, its id and the document's id."""
+    token = _booked(world)
+    service = services_of(world.app).appointments
+    with world.log.database.write_transaction() as session:
+        row = session.scalars(
+            select(Appointment).where(Appointment.token_hash == token_digest(token))
+        ).one()
+        if caller == AGENT:
+            row.agent_id = session.scalar(select(User.id).where(User.username == ACCOUNTS[AGENT]))
+            row.starts_at = NOW + timedelta(days=40, hours=next(_FAR_OFF))
+            row.ends_at = row.starts_at + timedelta(minutes=20)
+        appointment_id = row.id
+    documents = AppointmentDocuments(
+        service.database, service.log, service.clock, secret_key=service.secret_key
+    )
+    document = documents.attach(token, _real_png(), "")
+    return token, appointment_id, document.id
+
+
+def _document_upload(world: World, caller: str) -> Send:
+    """The management page's form sending a document (as the browser sends it)."""
+    encoded = httpx.Request(
+        "POST",
+        "http://hub/",
+        data={"lang": "es", "label": "Matrix"},
+        files={"file": ("matrix.png", _real_png(), "image/png")},
+    )
+    return Send(
+        path={"token": _booked(world)},
+        content=encoded.read(),
+        content_type=encoded.headers["content-type"],
+    )
+
+
+def _document_removal(world: World, caller: str) -> Send:
+    token, _, document_id = _sent_ahead(world, caller)
+    body = urlencode({"lang": "es"}).encode()
+    return Send(path={"token": token, "document_id": document_id}, content=body, content_type=FORM)
+
+
+def _document_list(world: World, caller: str) -> Send:
+    _, appointment_id, _ = _sent_ahead(world, caller)
+    return Send(path={"appointment_id": appointment_id})
+
+
+def _document_read(world: World, caller: str) -> Send:
+    _, appointment_id, document_id = _sent_ahead(world, caller)
+    return Send(path={"appointment_id": appointment_id, "document_id": document_id})
+
+
 def _new_row(world: World, kind: str) -> int:
     """A fresh site, offer, shift or block, for a call that removes one."""
     with world.log.database.write_transaction() as session:
@@ -371,6 +464,10 @@ SENDS: dict[Key, Callable[[World, str], Send]] = {
     ("POST", "/cita"): _web_booking,
     ("GET", "/cita/g/{token}"): _managed,
     ("POST", "/cita/g/{token}"): _web_cancel,
+    ("POST", "/cita/g/{token}/documents"): _document_upload,
+    ("POST", "/cita/g/{token}/documents/{document_id}/remove"): _document_removal,
+    ("GET", "/api/console/appointments/{appointment_id}/documents"): _document_list,
+    ("GET", "/api/console/appointments/{appointment_id}/documents/{document_id}"): _document_read,
     ("GET", "/api/cabin/appointments/offers/{offer_id}/availability"): lambda w, c: Send(
         path={"offer_id": _offer(w)}, query=_DAYS
     ),
@@ -382,6 +479,7 @@ SENDS: dict[Key, Callable[[World, str], Send]] = {
     ),
     ("POST", "/api/console/appointments"): _booking,
     ("GET", "/api/console/appointments/agenda"): lambda w, c: Send(query={"day": "2026-03-02"}),
+    ("POST", "/api/console/appointments/{appointment_id}/arrived"): _arriving,
     ("POST", "/api/appointment-offers"): lambda w, c: Send(
         json={
             "site_id": _new_row(w, "site"),

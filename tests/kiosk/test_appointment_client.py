@@ -3,17 +3,19 @@ with their code, and anything that is not the API's answer as an unreachable hub
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
-from datetime import date
+from datetime import UTC, date, datetime
 
 import httpx
 
-from contract.appointments import CheckIn
+from contract.appointments import BookingRequest, CheckIn, Citizen
 from kiosk.effects.appointments import AppointmentParts, carry_out, load_offers
 from kiosk.effects.appointments_client import AppointmentsClient
 from kiosk.flow import (
     AppointmentFailed,
+    BookAppointment,
     CheckInAppointment,
     LoadAvailability,
     LoadNextSlot,
@@ -87,3 +89,49 @@ async def test_no_next_free_time_and_no_offers_are_plain_answers() -> None:
     assert await load_offers(client_answering(200, [])) == OffersLoaded(())
     refused = client_answering(429, {"code": "too_many_attempts", "message": "Espere"})
     assert await load_offers(refused) == OffersLoaded(()), "a refusal dims the tile"
+
+
+async def test_a_connection_the_hub_lets_go_is_tried_once_more_but_never_for_a_booking() -> None:
+    # A server on a real port that, like a hub whose kept-alive connection has just expired,
+    # closes each first connection after reading the request, and answers on the next.
+    requests: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n")
+             if line.lower().startswith(b"content-length:")),
+            0,
+        )  # fmt: skip
+        await reader.readexactly(length)
+        requests.append(head.split(b" ", 2)[1])
+        if len(requests) % 2 == 1:
+            writer.close()
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n")
+        writer.write(b"content-length: 4\r\nconnection: close\r\n\r\nnull")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+            client = AppointmentsClient(http, hub_url=f"http://127.0.0.1:{port}", token="t")
+            answer = await carry_out(LoadNextSlot("r-5", "padron"), AppointmentParts(client))
+            assert answer == [NextSlotLoaded("r-5", None)]
+            assert len(requests) == 2, "the read was sent again"
+
+            citizen = Citizen(name="Marta López", document="12345678Z", email="m@example.org")
+            booking = BookingRequest(
+                offer_id=1,
+                starts_at=datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
+                citizen=citizen,
+                consent=True,
+            )
+            booked = await carry_out(BookAppointment("r-6", booking), AppointmentParts(client))
+            assert booked == [AppointmentFailed("r-6", "hub_unreachable")]
+            assert len(requests) == 3, "a booking is sent once"
+    finally:
+        server.close()
+        await server.wait_closed()

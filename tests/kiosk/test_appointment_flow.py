@@ -453,6 +453,7 @@ def test_a_code_that_is_not_an_appointment_says_so_and_watches_again(
     check = only(flow.dispatch(QrRead(watch.watch_id, "hello")), CheckInAppointment)
     again = only(flow.dispatch(AppointmentFailed(check.request_id, "not_found")), WatchForQr)
     assert again.watch_id != watch.watch_id
+    assert again.ignore == frozenset({"hello"}) and again.after_s == 0
     assert at(flow) is State.APPOINTMENT_CHECK_IN
     assert flow.appointment.problem is not None and flow.appointment.problem.code == "not_found"
     # The same code still held up is not sent again (each try counts against the cabin); it
@@ -460,6 +461,24 @@ def test_a_code_that_is_not_an_appointment_says_so_and_watches_again(
     watching = only(flow.dispatch(QrRead(again.watch_id, "hello")), WatchForQr)
     assert watching.watch_id != again.watch_id
     only(flow.dispatch(QrRead(watching.watch_id, LINK)), CheckInAppointment)
+
+
+def test_a_code_the_hub_did_not_answer_is_asked_about_again_after_a_pause(
+    make_flow: Callable[..., Flow],
+) -> None:
+    flow = at_home(make_flow)
+    watch = only(flow.dispatch(ChooseEntry(HomeEntry.CHECK_IN)), WatchForQr)
+    check = only(flow.dispatch(QrRead(watch.watch_id, LINK)), CheckInAppointment)
+    # The hub let the connection go, or was away a moment: nothing was said of the link.
+    out = flow.dispatch(AppointmentFailed(check.request_id, "hub_unreachable"))
+    again = only(out, WatchForQr)
+    assert again.ignore == frozenset() and again.after_s > 0
+    problem = flow.appointment.problem
+    assert problem is not None and problem.code == "hub_unreachable"
+    retry = only(flow.dispatch(QrRead(again.watch_id, LINK)), CheckInAppointment)
+    assert retry.check_in.link == LINK and retry.request_id != check.request_id
+    refused = only(flow.dispatch(AppointmentFailed(retry.request_id, "not_changeable")), WatchForQr)
+    assert refused.ignore == frozenset({LINK}) and refused.after_s == 0
 
 
 def test_joining_by_typing_the_reference_and_document(make_flow: Callable[..., Flow]) -> None:

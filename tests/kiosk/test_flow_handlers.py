@@ -121,6 +121,7 @@ NOT_FOR_THE_FLOW_EXAMPLES: list[p.Message] = [
         ring_timeout_s=20,
     ),
     p.CallRingCancelled(call_id="c1", reason="timeout"),
+    p.CabinTools(call_id="c1", unavailable={"scan": "missing"}),
 ]
 
 

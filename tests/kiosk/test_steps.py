@@ -100,10 +100,35 @@ async def test_a_scan_is_uploaded_and_the_agent_told(
     finally:
         scanner.close()
     assert finished.status == "done" and finished.document_id in hub_double.documents
-    assert hub_double.documents[finished.document_id].startswith(b"\xff\xd8\xff")
+    assert len(PdfReader(io.BytesIO(hub_double.documents[finished.document_id])).pages) == 1
     assert statuses(sent) == [("progress", None), ("done", None)]
-    assert sent[-1].document_id == finished.document_id  # type: ignore[attr-defined]
+    done = sent[-1]
+    assert isinstance(done, p.StepUpdate) and done.document_id == finished.document_id
+    assert done.preview_document_id is not None
+    assert hub_double.documents[done.preview_document_id].startswith(b"\xff\xd8\xff")
     assert not (tmp_path / "citizen").exists() or not any((tmp_path / "citizen").iterdir())
+
+
+async def test_a_feeder_scan_is_one_pdf_of_every_sheet(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    sent: list[p.Message] = []
+    scanner = open_scanner(ScannerConfig(backend="simulator"))
+    try:
+        runner = runner_for(hub_double, http, tmp_path, sent, scanner=scanner)
+        params = {"mode": "gray", "resolution": 50, "source": "adf"}
+        request = p.StepRequest(call_id=CALL, step_id="s1", kind="scan", params=params)
+        finished = await runner.run(request)
+        bad = {"source": "drawer"}
+        refused = await runner.run(
+            p.StepRequest(call_id=CALL, step_id="s2", kind="scan", params=bad)
+        )
+    finally:
+        scanner.close()
+    assert finished.status == "done" and finished.document_id is not None
+    reader = PdfReader(io.BytesIO(hub_double.documents[finished.document_id]))
+    assert len(reader.pages) == 10  # the test device's feeder holds ten sheets
+    assert (refused.status, refused.error) == ("failed", "bad_params")
 
 
 async def test_a_jammed_scanner_fails_the_step_with_its_code(
@@ -173,8 +198,8 @@ async def test_signing_stamps_the_signature_uploads_and_wipes_it(
     assert finished.status == "done" and signature == bytearray(len(signature))
     signed = PdfReader(io.BytesIO(hub_double.documents[finished.document_id or ""]))
     assert len(signed.pages) == 2
-    assert "/XObject" in signed.pages[1]["/Resources"]  # the signature, on the last page
-    assert "/XObject" not in signed.pages[0]["/Resources"]
+    assert "/XObject" in signed.pages[1]["/Resources"]  # type: ignore[operator]  # the signature
+    assert "/XObject" not in signed.pages[0]["/Resources"]  # type: ignore[operator]
 
 
 async def test_a_document_that_is_not_a_pdf_or_is_gone_fails_the_step(
@@ -228,7 +253,7 @@ async def test_the_information_ticket_prints_in_the_citizen_language(receipt_pri
 
 
 @pytest.mark.slow
-async def test_an_a4_step_prints_the_agent_document_on_the_ipp_printer(
+async def test_an_a4_step_prints_the_copies_the_agent_asks_for_on_the_ipp_printer(
     hub_double: Any, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     from hardware.a4_printer import A4PrinterConfig, open_a4_printer
@@ -240,15 +265,29 @@ async def test_an_a4_step_prints_the_agent_document_on_the_ipp_printer(
         try:
             sent: list[p.Message] = []
             runner = runner_for(hub_double, http, tmp_path, sent, a4_printer=printer)
-            request = p.StepRequest(
-                call_id=CALL, step_id="a1", kind="print_a4", document_id="print-me"
-            )
-            finished = await runner.run(request)
+
+            def request(step_id: str, **params: Any) -> p.StepRequest:
+                return p.StepRequest(
+                    call_id=CALL, step_id=step_id, kind="print_a4", document_id="print-me",
+                    params=params,
+                )  # fmt: skip
+
+            finished = await runner.run(request("a1"))
+            three = await runner.run(request("a2", copies=3))
+            too_many = await runner.run(request("a3", copies=p.MAX_PRINT_COPIES + 1))
+            not_a_number = await runner.run(request("a4", copies="2"))
         finally:
             printer.close()
         assert finished == StepFinished("a1", "done", document_id="print-me")
-        assert statuses(sent) == [("progress", None), ("done", None)]
-        assert len(simulator.spooled()) == 1
+        assert three == StepFinished("a2", "done", document_id="print-me")
+        assert too_many == StepFinished("a3", "failed", error="bad_params")
+        assert not_a_number == StepFinished("a4", "failed", error="bad_params")
+        assert (
+            statuses(sent)
+            == [("progress", None), ("done", None)] * 2 + [("failed", "bad_params")] * 2
+        )
+        first, second = (path.name for path in simulator.spooled())
+        assert simulator.copies() == {first: 1, second: 3}
 
 
 async def test_the_site_comes_from_the_cabin_configuration(

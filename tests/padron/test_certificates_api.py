@@ -18,6 +18,7 @@ from padron.office import Office
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from hardware.camera.qr import QrReader
 from hub.attention_log import AttentionLog
 from hub.models import LogEntry
 from hub.padron import csv_code
@@ -76,9 +77,9 @@ def read_qr(pdf: bytes, tmp_path: Path) -> str:
     [image_path] = sorted(tmp_path.glob("page*.png"))
     image = cv2.imread(str(image_path))
     assert image is not None, f"pdftoppm wrote no readable image at {image_path}"
-    text, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert points is not None, "no QR code found on the page"
-    return str(text)
+    text = QrReader()(image)
+    assert text is not None, "no QR code found on the page"
+    return text
 
 
 def test_a_certificate_is_issued_and_verified_through_its_qr_code(

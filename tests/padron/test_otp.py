@@ -16,7 +16,6 @@ from cabina.config import load_settings
 from hub.padron.errors import CodeNotSent, NoContact
 from hub.padron.otp import (
     CodeSender,
-    LoggingSmsSender,
     Mailer,
     code_hash,
     mask_email,
@@ -25,6 +24,7 @@ from hub.padron.otp import (
 )
 from hub.padron.settings import PadronSettings
 from hub.padron.source import Resident
+from hub.sms import LoggingSmsSender
 
 
 def resident(email_address: str | None, phone: str | None) -> Resident:

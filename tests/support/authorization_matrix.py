@@ -148,6 +148,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/cita/static/cita.css"): PUBLIC,
     ("GET", "/cita/g/{token}"): PUBLIC,
     ("POST", "/cita/g/{token}"): PUBLIC,
+    ("POST", "/cita/g/{token}/documents"): PUBLIC,
+    ("POST", "/cita/g/{token}/documents/{document_id}/remove"): PUBLIC,
     # A cabin books at its own site and checks in the citizen in front of it.
     ("GET", "/api/cabin/appointments/offers"): CABINS,
     ("GET", "/api/cabin/appointments/offers/{offer_id}/availability"): CABINS,
@@ -159,7 +161,12 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/console/appointments/offers/{offer_id}/availability"): BOOKERS,
     ("POST", "/api/console/appointments"): BOOKERS,
     ("GET", "/api/console/appointments/agenda"): BOOKERS,
+    # An in-person citizen arrived at the desk: their agent (the agent's own only) or anyone's.
+    ("POST", "/api/console/appointments/{appointment_id}/arrived"): BOOKERS,
     ("GET", "/api/console/appointments/feed-url"): BOOKERS,
+    # What a citizen sent ahead: the agent it is booked with (or serving it), or anyone's.
+    ("GET", "/api/console/appointments/{appointment_id}/documents"): BOOKERS,
+    ("GET", "/api/console/appointments/{appointment_id}/documents/{document_id}"): BOOKERS,
     # The calendar's set-up: offers, agents' shifts, closed stretches.
     ("GET", "/api/appointment-offers"): SUPERVISORS,
     ("POST", "/api/appointment-offers"): SUPERVISORS,
@@ -223,9 +230,16 @@ AUDITED: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/api/appointments/manage/{token}/cancel"): "appointment.cancelled",
     ("POST", "/cita"): "appointment.booked",
     ("POST", "/cita/g/{token}"): "appointment.cancelled",
+    ("POST", "/cita/g/{token}/documents"): "appointment.document_added",
+    ("POST", "/cita/g/{token}/documents/{document_id}/remove"): "appointment.document_removed",
+    ("GET", "/api/console/appointments/{appointment_id}/documents"): "audit.record_read",
+    ("GET", "/api/console/appointments/{appointment_id}/documents/{document_id}"): (
+        "audit.record_read"
+    ),
     ("POST", "/api/cabin/appointments"): "appointment.booked",
     ("POST", "/api/cabin/appointments/check-in"): "appointment.checked_in",
     ("POST", "/api/console/appointments"): "appointment.booked",
+    ("POST", "/api/console/appointments/{appointment_id}/arrived"): "appointment.checked_in",
     ("POST", "/api/appointment-offers"): "audit.calendar_changed",
     ("DELETE", "/api/appointment-offers/{offer_id}"): "audit.calendar_changed",
     ("POST", "/api/agent-shifts"): "audit.calendar_changed",

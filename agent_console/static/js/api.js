@@ -137,6 +137,13 @@ export const api = {
       `/api/console/appointments/agenda?day=${encodeURIComponent(day)}${agentId === null ? '' : `&agent_id=${encodeURIComponent(agentId)}`}`,
     ),
   agendaFeedUrl: () => request('GET', '/api/console/appointments/feed-url'),
+  /** The documents a citizen sent ahead of an appointment. @param {string} appointmentId */
+  appointmentDocuments: (appointmentId) => request('GET', `/api/console/appointments/${encodeURIComponent(appointmentId)}/documents`),
+  /** Where one of them opens (the session cookie goes with it). */
+  appointmentDocumentUrl: (appointmentId, documentId) =>
+    `/api/console/appointments/${encodeURIComponent(appointmentId)}/documents/${encodeURIComponent(documentId)}`,
+  /** An in-person appointment's citizen arrived at the desk. @param {string} appointmentId */
+  markArrived: (appointmentId) => request('POST', `/api/console/appointments/${encodeURIComponent(appointmentId)}/arrived`),
   appointmentFigures: (from, to) =>
     request('GET', `/api/supervisor/appointments?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`),
   refuseEnrolment: (requestId) =>

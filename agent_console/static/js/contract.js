@@ -36,6 +36,7 @@ export const AGENT_MESSAGE_TYPES = Object.freeze(/** @type {const} */ ([
 
 /** The message types the hub sends, to consoles and cabins. */
 export const HUB_MESSAGE_TYPES = Object.freeze(/** @type {const} */ ([
+  'cabin.tools',
   'call.connected',
   'call.ended',
   'call.ring',

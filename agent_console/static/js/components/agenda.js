@@ -23,7 +23,21 @@ const STATUSES = ['booked', 'checked_in', 'done', 'no_show', 'cancelled'];
  * @property {string} citizen_name
  * @property {number | null} agent_id
  * @property {string} booked_via
+ * @property {number} documents how many documents the citizen sent ahead
  */
+
+/**
+ * A document a citizen sent ahead (contract.appointments.AppointmentDocument).
+ * @typedef {object} SentDocument
+ * @property {string} id
+ * @property {string} kind pdf, jpeg or png
+ * @property {string} content_type
+ * @property {number} size
+ * @property {string | null} label
+ * @property {string} created_at
+ */
+
+const DOCUMENT_KINDS = { pdf: 'agenda.document_pdf', jpeg: 'agenda.document_jpeg', png: 'agenda.document_png' };
 
 class CabAgenda extends HTMLElement {
   constructor() {
@@ -52,6 +66,10 @@ class CabAgenda extends HTMLElement {
     /** @type {HTMLElement | null} */
     this.booking = null;
     this.bookingOpen = false;
+    /** @type {Map<string, SentDocument[] | string>} the documents listed (or why not), by appointment */
+    this.sentDocuments = new Map();
+    /** @type {string | null} why the last "arrived" was refused */
+    this.arrivalError = null;
   }
 
   get canPickAgent() {
@@ -242,10 +260,11 @@ class CabAgenda extends HTMLElement {
       this.parts.list,
       title,
       h('p', { class: 'muted small' }, t('agenda.count', { count: live })),
+      this.arrivalError ? h('p', { class: 'form-error arrival-error', role: 'alert' }, this.arrivalError) : null,
       h(
         'table',
         { class: 'agenda-table' },
-        h('thead', {}, h('tr', {}, ['agenda.time', 'agenda.citizen', 'agenda.errand', 'agenda.channel', 'agenda.status'].map((key) => h('th', {}, t(key))))),
+        h('thead', {}, h('tr', {}, ['agenda.time', 'agenda.citizen', 'agenda.errand', 'agenda.channel', 'agenda.status', 'agenda.documents'].map((key) => h('th', {}, t(key))))),
         h(
           'tbody',
           {},
@@ -257,12 +276,70 @@ class CabAgenda extends HTMLElement {
               h('td', { class: 'agenda-citizen' }, entry.citizen_name || '—', h('span', { class: 'muted small reference' }, entry.reference)),
               h('td', { class: 'agenda-errand' }, this.serviceName(entry.service), this.sites.get(entry.site_id) ? h('span', { class: 'muted small' }, this.sites.get(entry.site_id)) : null),
               h('td', { class: 'agenda-channel' }, h('span', { class: ['tag', `channel-${entry.channel}`] }, t(`channel.${entry.channel}`))),
-              h('td', {}, h('span', { class: ['tag', 'appointment-status', `appointment-${entry.status}`] }, STATUSES.includes(entry.status) ? t(`appointment.status.${entry.status}`) : entry.status)),
+              h('td', {}, h('span', { class: ['tag', 'appointment-status', `appointment-${entry.status}`] }, STATUSES.includes(entry.status) ? t(`appointment.status.${entry.status}`) : entry.status), this.arrivalButton(entry)),
+              h('td', { class: 'agenda-documents' }, this.documentsCell(entry)),
             ),
           ),
         ),
       ),
     );
+  }
+
+  /** "Arrived" for an in-person appointment still booked, to its agent or a supervisor. */
+  arrivalButton(entry) {
+    const mine = entry.agent_id === this.me?.id;
+    if (entry.channel !== 'in_person' || entry.status !== 'booked' || !(mine || this.canPickAgent)) return null;
+    return h('button', { type: 'button', class: 'small mark-arrived', onclick: (event) => this.markArrived(entry, event.currentTarget) }, t('agenda.arrived'));
+  }
+
+  async markArrived(entry, button) {
+    button.disabled = true;
+    try {
+      const updated = await api.markArrived(entry.id);
+      this.entries = (this.entries ?? []).map((item) => (item.id === updated.id ? updated : item));
+      this.arrivalError = null;
+    } catch (error) {
+      const early = error.body?.reason === 'too_early';
+      this.arrivalError = error.status === 0 ? t('error.network') : early ? t('agenda.arrived_too_early') : t('agenda.arrived_failed');
+    }
+    this.renderList();
+  }
+
+  /** The count of documents sent ahead, which lists them with a link to open each. */
+  documentsCell(entry) {
+    if (!entry.documents) return h('span', { class: 'muted' }, '—');
+    const listed = this.sentDocuments.get(entry.id);
+    if (listed === undefined || (Array.isArray(listed) && listed.length !== entry.documents)) {
+      return h('button', { type: 'button', class: 'link show-documents', onclick: () => this.showDocuments(entry) }, t('agenda.documents_count', { count: entry.documents }));
+    }
+    if (typeof listed === 'string') return h('span', { class: 'form-error' }, listed);
+    return h(
+      'ul',
+      { class: 'sent-documents' },
+      listed.map((doc) =>
+        h(
+          'li',
+          {},
+          h(
+            'a',
+            { href: api.appointmentDocumentUrl(entry.id, doc.id), target: '_blank', rel: 'noopener', dataset: { documentId: doc.id, kind: doc.kind } },
+            t(DOCUMENT_KINDS[doc.kind] ?? 'agenda.document_pdf'),
+            doc.label ? ` · ${doc.label}` : '',
+          ),
+          h('span', { class: 'muted small' }, ` ${Math.max(1, Math.round(doc.size / 1024))} KB`),
+        ),
+      ),
+    );
+  }
+
+  /** List an appointment's documents (each listing is recorded in the audit log). */
+  async showDocuments(entry) {
+    try {
+      this.sentDocuments.set(entry.id, await api.appointmentDocuments(entry.id));
+    } catch (error) {
+      this.sentDocuments.set(entry.id, error.status === 403 ? t('agenda.documents_forbidden') : error.status === 0 ? t('error.network') : t('agenda.documents_failed'));
+    }
+    this.renderList();
   }
 
   renderFeed() {

@@ -3,8 +3,11 @@
 import { api } from '../api.js';
 import { h, mount, newId } from '../dom.js';
 import { i18n, t } from '../i18n.js';
+import { problemName } from './fleet-alerts.js';
 
 const FINAL = new Set(['done', 'failed', 'declined', 'cancelled']);
+/** The button of each step that needs a device, by the step's kind. */
+const DEVICE_BUTTONS = { scan: 'tool-scan', print_a4: 'tool-print-a4', print_receipt: 'tool-print-receipt' };
 
 /** The plain message for a step's outcome: a known error code, or a generic one. */
 export function stepMessage(kind, status, error) {
@@ -23,6 +26,8 @@ class CabCabinTools extends HTMLElement {
     this.call = null;
     this.send = null;
     this.steps = new Map();
+    /** The hub's last word (cabin.tools) on which steps cannot work now, and why. */
+    this.unavailable = { callId: null, tools: {} };
   }
 
   connectedCallback() {
@@ -31,6 +36,7 @@ class CabCabinTools extends HTMLElement {
 
   /** Start driving the cabin of `call`; `send` sends a protocol message to the hub. */
   start(call, send) {
+    if (this.unavailable.callId !== call.call_id) this.unavailable = { callId: call.call_id, tools: {} };
     this.call = call;
     this.send = send;
     this.steps = new Map();
@@ -41,6 +47,24 @@ class CabCabinTools extends HTMLElement {
     this.call = null;
     this.steps = new Map();
     mount(this);
+  }
+
+  /** A cabin.tools from the hub: the steps whose device is down (it may come before start). */
+  setUnavailable(callId, tools) {
+    this.unavailable = { callId, tools: tools ?? {} };
+    if (this.call?.call_id === callId) this.applyUnavailable();
+  }
+
+  /** Disable the buttons of steps the cabin cannot do now, saying why. */
+  applyUnavailable() {
+    for (const [kind, name] of Object.entries(DEVICE_BUTTONS)) {
+      const button = /** @type {HTMLButtonElement | null} */ (this.querySelector(`button.${name}`));
+      if (!button) continue;
+      const problem = this.unavailable.tools[kind];
+      button.disabled = Boolean(problem);
+      button.title = problem ? t('tools.unavailable', { problem: problemName(problem) }) : '';
+      button.dataset.unavailable = problem ?? '';
+    }
   }
 
   emit(name, detail) {
@@ -74,7 +98,11 @@ class CabCabinTools extends HTMLElement {
     Object.assign(step, { status: update.status, error: update.error ?? null, progress: update.progress });
     if (update.document_id) {
       step.document_id = update.document_id;
-      this.emit('document', { document_id: update.document_id, kind: step.kind === 'sign' ? 'signed' : step.kind });
+      this.emit('document', {
+        document_id: update.document_id,
+        kind: step.kind === 'sign' ? 'signed' : step.kind,
+        ...(update.preview_document_id ? { preview_id: update.preview_document_id } : {}),
+      });
     }
     if (update.status === 'failed' || update.status === 'declined') {
       this.emit('step-problem', { text: `${t(`step.kind.${step.kind}`)}: ${stepMessage(step.kind, update.status, update.error)}` });
@@ -111,6 +139,9 @@ class CabCabinTools extends HTMLElement {
     const infoTitle = h('input', { name: 'info-title', maxlength: 80 });
     const infoText = h('textarea', { name: 'info-text', rows: 3, maxlength: 2000 });
     const infoFile = this.fileInput('info-file');
+    // Every sheet in the scanner's feeder, as one PDF, instead of the page on the glass.
+    const scanFeeder = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', name: 'scan-feeder' }));
+    const scanParams = () => ({ mode: 'color', resolution: 300, ...(scanFeeder.checked ? { source: 'adf' } : {}) });
     // Scanning is one click; the others fold away until needed, so the column stays short.
     const section = (kind, ...content) =>
       h('details', { class: 'tool', dataset: { tool: kind } }, h('summary', {}, t(`tools.${kind}`)), h('div', { class: 'tool-body' }, ...content));
@@ -121,7 +152,8 @@ class CabCabinTools extends HTMLElement {
         'div',
         { class: 'tool tool-row' },
         h('span', {}, t('tools.scan')),
-        h('button', { type: 'button', class: 'tool-scan primary', onclick: () => this.request('scan', { params: { mode: 'color', resolution: 300 } }) }, t('tools.scan_button')),
+        h('label', { class: 'tool-option' }, scanFeeder, ` ${t('tools.scan_feeder')}`),
+        h('button', { type: 'button', class: 'tool-scan primary', onclick: () => this.request('scan', { params: scanParams() }) }, t('tools.scan_button')),
       ),
       section(
         'print_a4',
@@ -173,6 +205,7 @@ class CabCabinTools extends HTMLElement {
       h('h4', {}, t('tools.steps')),
       h('ol', { class: 'steps' }),
     );
+    this.applyUnavailable();
     this.renderSteps();
   }
 

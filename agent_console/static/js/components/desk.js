@@ -127,6 +127,7 @@ class CabDesk extends HTMLElement {
     on('rtc.description', (message) => this.call?.media.onDescription(message.description));
     on('rtc.candidate', (message) => this.call?.media.onCandidate(message.candidate));
     on('step.update', (message) => this.tools.onUpdate(message));
+    on('cabin.tools', (message) => this.tools.setUnavailable(message.call_id, message.unavailable));
     on('error', (message) => this.onError(message));
     own('accept', (ring) => this.accept(ring));
     own('decline', (ring) => this.decline(ring));
@@ -268,6 +269,10 @@ class CabDesk extends HTMLElement {
       this.releaseLocal();
       this.stopRinging();
       this.notices.show(TAKEN.has(code) ? t('ring.taken') : message, { level: 'warning' });
+      return;
+    }
+    if (code === 'device_unavailable') {
+      this.notices.show(t('tools.refused'), { level: 'warning' });
       return;
     }
     this.notices.show(t('error.hub', { message }), { level: 'error' });

@@ -1,5 +1,6 @@
 // The documents of the current call (scans, signed PDFs, what the agent sent), and a viewer.
-// Documents are fetched as blobs so that nothing personal stays in the browser's cache.
+// Documents are fetched as blobs so that nothing personal stays in the browser's cache. A scan
+// is a PDF (every page of a feeder batch) with a small JPEG preview of its first page.
 import { api } from '../api.js';
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
@@ -33,27 +34,47 @@ class CabDocuments extends HTMLElement {
     if (doc.kind === 'scan' || doc.kind === 'signed') this.open(doc.document_id);
   }
 
+  /** A document as an object URL, fetched once per call. */
+  async blobOf(documentId) {
+    let entry = this.urls.get(documentId);
+    if (!entry) {
+      const response = await fetch(api.documentUrl(documentId), { credentials: 'same-origin', cache: 'no-store' });
+      if (!response.ok) throw new Error(response.status === 404 ? t('documents.gone') : `HTTP ${response.status}`);
+      const blob = await response.blob();
+      entry = { href: URL.createObjectURL(blob), type: blob.type, size: blob.size };
+      this.urls.set(documentId, entry);
+    }
+    return entry;
+  }
+
   async open(documentId) {
     this.current = documentId;
     this.render();
     // render() has just made it.
     const viewer = /** @type {HTMLElement} */ (this.querySelector('.viewer'));
     try {
-      let entry = this.urls.get(documentId);
-      if (!entry) {
-        const response = await fetch(api.documentUrl(documentId), { credentials: 'same-origin', cache: 'no-store' });
-        if (!response.ok) throw new Error(response.status === 404 ? t('documents.gone') : `HTTP ${response.status}`);
-        const blob = await response.blob();
-        entry = { href: URL.createObjectURL(blob), type: blob.type, size: blob.size };
-        this.urls.set(documentId, entry);
-      }
-      if (this.current !== documentId) return;
       const doc = this.docs.find((item) => item.document_id === documentId);
+      // A scan's small preview comes first: it shows the page while the PDF is fetched.
+      const preview = doc?.preview_id ? await this.blobOf(doc.preview_id).catch(() => null) : null;
       const kindName = t(`documents.kind.${doc?.kind ?? 'scan'}`);
+      if (preview && this.current === documentId) {
+        mount(viewer, h('img', { src: preview.href, alt: kindName, class: 'doc-preview' }));
+      }
+      const entry = await this.blobOf(documentId);
+      if (this.current !== documentId) return;
       const fileName = `${documentId}${entry.type === 'application/pdf' ? '.pdf' : '.jpg'}`;
       let view;
       if (entry.type.startsWith('image/')) {
         view = h('img', { src: entry.href, alt: kindName, class: 'doc-image' });
+      } else if (preview) {
+        // A scan: its preview, and the PDF (every page, full resolution) a click away.
+        const open = { href: entry.href, target: '_blank', rel: 'noopener' };
+        view = h(
+          'div',
+          { class: 'doc-scan' },
+          h('a', { ...open, class: 'doc-preview-link', title: t('documents.open') }, h('img', { src: preview.href, alt: kindName, class: 'doc-preview' })),
+          h('a', { ...open, class: 'button doc-open' }, t('documents.open')),
+        );
       } else if (navigator.pdfViewerEnabled) {
         view = h('iframe', { src: entry.href, title: kindName, class: 'doc-pdf' });
       } else {
