@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from contract import signalling as p
 from hardware.check import run_check
 from hardware.config import Device, Devices, HardwareConfig, open_device
-from hardware.health import DeviceHealth
+from kiosk.effects.health import BorrowedDevice
 from provisioning.pinning import HubEndpoint
 from provisioning.remote import ActionRequest, ActionRunner
 from provisioning.selftest import SelfTest
@@ -53,28 +53,13 @@ class CabinBusy(Exception):
     """A citizen is using the cabin: what they see is theirs, not the technician's."""
 
 
-class _Borrowed:
-    """A device the kiosk has open, lent to the self-test: tested, but not closed by it."""
-
-    def __init__(self, device: Device) -> None:
-        self._device = device
-
-    def self_test(self) -> DeviceHealth:
-        """The device's own self-test."""
-        health: DeviceHealth = self._device.self_test()
-        return health
-
-    def close(self) -> None:
-        """Nothing: the device stays the kiosk's."""
-
-
 def kiosk_selftest(hardware: HardwareConfig, devices: Devices) -> Callable[[], SelfTest]:
     """A self-test of ``hardware`` that tests the kiosk's open ``devices`` where it has them."""
 
     def opener(name: str, section: BaseModel) -> Any:
         device: Device | None = getattr(devices, name, None)
         if device is not None:
-            return _Borrowed(device)
+            return BorrowedDevice(device)
         return open_device(name, section, camera=devices.camera)
 
     def selftest() -> SelfTest:

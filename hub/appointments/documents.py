@@ -20,18 +20,14 @@ logged, and the file's name is not even kept.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import io
 import logging
-import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -40,6 +36,7 @@ from contract.appointments import AppointmentDocument as DocumentInfo
 from contract.appointments import AppointmentStatus
 from contract.clock import Clock
 from contract.events import EventKind, NewEvent
+from hub import sealing
 from hub.appointments.base import AppointmentRefused, AppointmentsBase, row_by_token
 from hub.appointments.models import Appointment as AppointmentRow
 from hub.appointments.models import AppointmentDocument, DocumentKind
@@ -65,7 +62,6 @@ CONTENT_TYPES: dict[DocumentKind, str] = {
     DocumentKind.PNG: "image/png",
 }
 _PIL_FORMATS = {DocumentKind.JPEG: "JPEG", DocumentKind.PNG: "PNG"}
-_NONCE_BYTES = 12
 #: Statuses in which a citizen may still add or remove documents (before the meeting ends).
 _OPEN = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
 
@@ -144,23 +140,19 @@ def clean_label(text: str) -> str | None:
 
 
 def _key(secret_key: str) -> bytes:
-    return hmac.new(
-        secret_key.encode(), b"cabina appointment documents v1", hashlib.sha256
-    ).digest()
+    return sealing.derive_key(secret_key, b"cabina appointment documents v1")
 
 
 def seal(body: bytes, secret_key: str, document_id: str) -> bytes:
     """``body`` encrypted under the hub's documents key, bound to the document's id."""
-    nonce = os.urandom(_NONCE_BYTES)
-    return nonce + AESGCM(_key(secret_key)).encrypt(nonce, body, document_id.encode())
+    return sealing.seal(body, _key(secret_key), document_id)
 
 
 def unseal(sealed: bytes, secret_key: str, document_id: str) -> bytes:
     """The file :func:`seal` sealed; :class:`ValueError` if the key or the data is wrong."""
-    nonce, body = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
     try:
-        return AESGCM(_key(secret_key)).decrypt(nonce, body, document_id.encode())
-    except InvalidTag as exc:
+        return sealing.unseal(sealed, _key(secret_key), document_id)
+    except ValueError as exc:
         raise ValueError(
             f"Expected document {document_id} to open with the hub's key, but it does not"
         ) from exc

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hub import sealing
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DATA_CHARS = 27
@@ -27,7 +25,6 @@ LENGTH = DATA_CHARS + 1
 GROUP = 4
 _TYPED = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _SEPARATORS = re.compile(r"[\s\-_.]")
-_NONCE_BYTES = 12
 
 
 class MalformedCode(ValueError):
@@ -93,21 +90,19 @@ def lookup_hash(code: str) -> str:
 
 
 def _pdf_key(code: str) -> bytes:
-    return hmac.new(code.encode(), b"cabina padron pdf v1", hashlib.sha256).digest()
+    return sealing.derive_key(code, b"cabina padron pdf v1")
 
 
 def seal(pdf: bytes, code: str, certificate_id: str) -> bytes:
     """``pdf`` encrypted under the key of ``code``, bound to the certificate's id."""
-    nonce = os.urandom(_NONCE_BYTES)
-    return nonce + AESGCM(_pdf_key(code)).encrypt(nonce, pdf, certificate_id.encode())
+    return sealing.seal(pdf, _pdf_key(code), certificate_id)
 
 
 def unseal(sealed: bytes, code: str, certificate_id: str) -> bytes:
     """The PDF :func:`seal` sealed; :class:`SealError` if the code or the data is wrong."""
-    nonce, body = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
     try:
-        return AESGCM(_pdf_key(code)).decrypt(nonce, body, certificate_id.encode())
-    except (InvalidTag, ValueError) as exc:
+        return sealing.unseal(sealed, _pdf_key(code), certificate_id)
+    except ValueError as exc:
         raise SealError(
             f"Expected the PDF of certificate {certificate_id} to open with its code, "
             "but it does not"

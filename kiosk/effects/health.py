@@ -57,8 +57,9 @@ _FAILING = frozenset({DeviceState.FAULT, DeviceState.MISSING})
 Checker = Callable[[frozenset[str]], dict[str, CheckResult]]
 
 
-class _Borrowed:
-    """A device the kiosk has open, lent to a check: tested, but not closed by it."""
+class BorrowedDevice:
+    """A device the kiosk has open, lent to a check or the technician's self-test: tested,
+    but not closed by it."""
 
     def __init__(self, device: Device) -> None:
         self._device = device
@@ -84,9 +85,9 @@ def device_checker(hardware: HardwareConfig, devices: Devices) -> Checker:
             if device is None:
                 results[name] = _not_open(name, section)
                 continue
-            borrowed = _Borrowed(device)
+            borrowed = BorrowedDevice(device)
 
-            def lend(_name: str, _section: BaseModel, lent: _Borrowed = borrowed) -> Any:
+            def lend(_name: str, _section: BaseModel, lent: BorrowedDevice = borrowed) -> Any:
                 return lent
 
             results[name] = check_device(name, section, opener=lend)
