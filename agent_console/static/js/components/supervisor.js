@@ -301,8 +301,12 @@ class CabSupervisor extends HTMLElement {
     );
   }
 
-  exporter() {
-    const today = isoDate(new Date());
+  /**
+   * The CSV export, from and to `today` at first: the hub's day (the office's time zone, as
+   * the hub counts days), not the browser's, which around midnight may be another.
+   * @param {string} today
+   */
+  exporter(today) {
     const from = h('input', { type: 'date', name: 'from', value: today, required: true });
     const to = h('input', { type: 'date', name: 'to', value: today, required: true });
     const link = h('a', { class: 'button', href: api.exportUrl(today, today), download: `attentions-${today}.csv` }, t('export.download'));
@@ -317,7 +321,7 @@ class CabSupervisor extends HTMLElement {
 
   render() {
     const data = this.data;
-    this.exporterEl ??= this.exporter();
+    if (data) this.exporterEl ??= this.exporter(data.today.date);
     const exporter = this.exporterEl;
     if (!this.figuresEl) {
       this.figuresEl = this.appointmentsPanel();
