@@ -13,12 +13,18 @@ Three parts, one JSON line:
   kiosk's own :class:`~kiosk.steps.runner.StepRunner` with the SANE test device, connected
   to the hub's signalling (no video: the call's media plays no part in a scan). Measured per
   scan: ``preview`` (the preview image loaded in the console) and ``pdf`` (the PDF fetched
-  and its viewer shown), for a text page (the test device's grid), the colour chart, and a
-  batch of every sheet in the feeder (the test device's holds ten, less one for each scan
-  from its glass since it last ran empty: ``pages`` says how many there were).
+  and its viewer shown), for a text page (the test device's grid) and the colour chart; and
+  a batch of every sheet in the feeder (the test device's holds ten, less one for each scan
+  from its glass since it last ran empty: ``pages`` says how many there were), whose sheets
+  reach the console one by one, each timed from the moment the scanner finished reading it:
+  every sheet's preview shown in the Documents list (``sheet_in_list_*``: what is in front of
+  the agent whatever they have open), the first sheet in the viewer (``first_page_preview``,
+  ``first_page_pdf``: the console opens it by itself), and the PDF of the whole batch from
+  the last sheet read (``batch_pdf``). ``pages_not_listed`` counts the sheets whose preview
+  never showed in the list.
 
-The target is 2 s from the scanner finishing to a page in front of the agent; a feeder batch
-is reported beside it (its time grows with the sheets: each is processed before the PDF goes).
+The target is 2 s from the scanner finishing a page to that page in front of the agent, for
+a single page and for every sheet of a feeder batch.
 ``load_average_1min`` (before and after) says how busy the machine was with other work.
 """
 
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -45,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from contract import signalling as p  # noqa: E402
 from hardware.scanner import SaneSimulator, ScanMode, ScanOptions, ScanSource, postprocess  # noqa: E402
-from hardware.scanner.base import ScanResult  # noqa: E402
+from hardware.scanner.base import PageReady, ScanResult  # noqa: E402
 from hardware.scanner.sane_backend import SaneScanner  # noqa: E402
 
 DPI = 300
@@ -59,12 +66,18 @@ CHROMIUM_ARGS = [
 ALWAYS_OPEN = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 STEP_TIMEOUT_S = 60.0
 
-# Records, in the console, when each new preview and each scan's PDF viewer appear (epoch ms).
+# Records, in the console, when each new preview and each scan's PDF viewer appear (epoch ms),
+# with the sheet of a feeder batch they show (``page``; the batch's view shows every sheet) or
+# the batch's sheet count (``pages``); and when each sheet's preview first shows in the list.
 WATCH_JS = """() => {
-  window.scanSeen = { preview: [], pdf: [] };
+  window.scanSeen = { preview: [], pdf: [], listed: [], listedPages: new Set() };
   const counted = new WeakSet();
   const now = () => performance.timeOrigin + performance.now();
-  const painted = (list) => requestAnimationFrame(() => list.push(now()));
+  const part = (viewer) => {
+    const caption = viewer.querySelector('.doc-part');
+    return { page: Number(caption?.dataset.page || 0), pages: Number(caption?.dataset.pages || 0) };
+  };
+  const painted = (list, what) => requestAnimationFrame(() => list.push({ ...what, t: now() }));
   new MutationObserver(() => {
     const viewer = document.querySelector('cab-documents .viewer');
     if (!viewer) return;
@@ -72,13 +85,37 @@ WATCH_JS = """() => {
       if (counted.has(img)) continue;
       counted.add(img);
       if (viewer.querySelector('.doc-scan')) continue;  // the PDF's view, not the first look
-      if (img.complete && img.naturalWidth) painted(window.scanSeen.preview);
-      else img.addEventListener('load', () => painted(window.scanSeen.preview), { once: true });
+      const what = part(viewer);
+      const seen = () => painted(window.scanSeen.preview, what);
+      if (img.complete && img.naturalWidth) seen();
+      else img.addEventListener('load', seen, { once: true });
+    }
+    for (const img of viewer.querySelectorAll('img.doc-thumb')) {  // a batch's sheets
+      if (counted.has(img)) continue;
+      counted.add(img);
+      const sheet = { page: Number(img.dataset.page), pages: 0 };
+      const seen = () => painted(window.scanSeen.preview, sheet);
+      if (img.complete && img.naturalWidth) seen();
+      else img.addEventListener('load', seen, { once: true });
+    }
+    // The list is drawn anew as documents come: a sheet counts once, when its preview is
+    // loaded in an entry still in the page.
+    for (const img of document.querySelectorAll('cab-documents .doc-list img.sheet-thumb')) {
+      if (counted.has(img)) continue;
+      counted.add(img);
+      const page = Number(img.dataset.page);
+      const seen = () => {
+        if (!img.isConnected || window.scanSeen.listedPages.has(page)) return;
+        window.scanSeen.listedPages.add(page);
+        painted(window.scanSeen.listed, { page, pages: 0 });
+      };
+      if (img.complete && img.naturalWidth) seen();
+      else img.addEventListener('load', seen, { once: true });
     }
     const scan = viewer.querySelector('.doc-scan');
     if (scan && !counted.has(scan)) {
       counted.add(scan);
-      painted(window.scanSeen.pdf);
+      painted(window.scanSeen.pdf, part(viewer));
     }
   }).observe(document, { subtree: true, childList: true, attributes: true });
 }"""
@@ -150,6 +187,13 @@ def _sizes() -> dict[str, Any]:
         pdf = postprocess.document_pdf(results)
         stored = sorted({result.encoding.value for result in results})
         sizes[name] = {"pages": len(results), "bytes": len(pdf), "stored_as": "+".join(stored)}
+        if len(results) > 1:
+            # What the agent gets of a feeder batch: the hub joins the one-page PDFs it has.
+            from hub.documents import join_pdfs
+
+            sheets = [bytes(result.pdf) for result in results]
+            sizes[name]["sheets_bytes"] = sum(len(sheet) for sheet in sheets)
+            sizes[name]["joined_at_hub_bytes"] = len(join_pdfs(sheets))
         if len(results) == 1:
             sizes[name]["preview_bytes"] = len(results[0].jpeg)
         for result in results:
@@ -177,15 +221,28 @@ def _sizes() -> dict[str, Any]:
 
 
 class _TimedScanner:
-    """The scanner, noting when it finished reading: its return less the post-processing."""
+    """The scanner, noting when it finished reading: for a page on the glass, its return less
+    the post-processing; for each sheet of the feeder, the moment the sheet was read."""
 
     def __init__(self, scanner: SaneScanner) -> None:
         self.scanner = scanner
         self.finished: list[float] = []
         self.pages: list[int] = []
+        self.sheets_read: list[list[float]] = []
+        feeder_pages = scanner._feeder_pages
 
-    def scan_batch(self, options: ScanOptions) -> list[ScanResult]:
-        pages = self.scanner.scan_batch(options)
+        def timed_feeder_pages() -> Any:
+            for image in feeder_pages():
+                self.sheets_read[-1].append(time.time())
+                yield image
+
+        vars(scanner)["_feeder_pages"] = timed_feeder_pages
+
+    def scan_batch(
+        self, options: ScanOptions, on_page: PageReady | None = None
+    ) -> list[ScanResult]:
+        self.sheets_read.append([])
+        pages = self.scanner.scan_batch(options, on_page)
         self.finished.append(time.time() - sum(page.process_seconds for page in pages))
         self.pages.append(len(pages))
         return pages
@@ -331,16 +388,16 @@ async def _to_browser(runs: int) -> dict[str, Any]:
                 await page.locator("cab-ring:not([hidden]) button.answer").click()
                 await asyncio.wait_for(cabin.connected.wait(), STEP_TIMEOUT_S)
                 await page.evaluate(WATCH_JS)
-                scenarios: list[tuple[str, str, bool, int]] = [
-                    ("text_page", TEXT_PICTURE, False, runs),
-                    ("colour_chart", COLOUR_PICTURE, False, runs),
-                    ("feeder_batch", TEXT_PICTURE, True, 1),
-                ]
-                for name, picture, feeder, count in scenarios:
+                feeder_box = page.locator("cab-cabin-tools input[name=scan-feeder]")
+                for name, picture in (
+                    ("text_page", TEXT_PICTURE),
+                    ("colour_chart", COLOUR_PICTURE),
+                ):
                     sane.set_option("test_picture", picture)
-                    feeder_box = page.locator("cab-cabin-tools input[name=scan-feeder]")
-                    await feeder_box.set_checked(feeder)
-                    results[name] = await _scenario(page, scanner, cabin, count + 1)
+                    results[name] = await _scenario(page, scanner, cabin, runs + 1)
+                sane.set_option("test_picture", TEXT_PICTURE)
+                await feeder_box.set_checked(True)
+                results["feeder_batch"] = await _feeder_scenario(page, scanner, cabin)
                 await browser.close()
         finally:
             if cabin_task is not None:
@@ -350,21 +407,22 @@ async def _to_browser(runs: int) -> dict[str, Any]:
     return results
 
 
+async def _scan_and_wait(page: Any, cabin: _Cabin, done_js: str, seen: list[int]) -> None:
+    await page.click("cab-cabin-tools .tool-scan")
+    await page.wait_for_function(done_js, arg=seen, timeout=STEP_TIMEOUT_S * 1000)
+    if cabin.failures:
+        raise RuntimeError(f"Expected the scans to succeed, but got {cabin.failures}")
+
+
 async def _scenario(page: Any, scanner: _TimedScanner, cabin: _Cabin, count: int) -> dict[str, Any]:
     """``count`` scans (the first one warms up and is not counted); seconds to each view."""
     preview, pdf = [], []
     for run in range(count):
         seen = await page.evaluate("[scanSeen.preview.length, scanSeen.pdf.length]")
         finished = len(scanner.finished)
-        await page.click("cab-cabin-tools .tool-scan")
-        await page.wait_for_function(
-            "n => scanSeen.preview.length > n[0] && scanSeen.pdf.length > n[1]",
-            arg=seen,
-            timeout=STEP_TIMEOUT_S * 1000,
-        )
-        if cabin.failures:
-            raise RuntimeError(f"Expected the scans to succeed, but got {cabin.failures}")
-        shown = await page.evaluate("[scanSeen.preview.at(-1), scanSeen.pdf.at(-1)]")
+        done_js = "n => scanSeen.preview.length > n[0] && scanSeen.pdf.length > n[1]"
+        await _scan_and_wait(page, cabin, done_js, seen)
+        shown = await page.evaluate("[scanSeen.preview.at(-1).t, scanSeen.pdf.at(-1).t]")
         if run == 0:
             continue
         done = scanner.finished[finished]
@@ -377,6 +435,52 @@ async def _scenario(page: Any, scanner: _TimedScanner, cabin: _Cabin, count: int
         "pdf_seconds_median": round(statistics.median(pdf), 3),
         "pdf_seconds_max": round(max(pdf), 3),
     }
+
+
+async def _feeder_scenario(page: Any, scanner: _TimedScanner, cabin: _Cabin) -> dict[str, Any]:
+    """A warm-up batch, then one timed: each sheet from its own reading to its preview in the
+    Documents list, the first sheet to its preview and its PDF in the viewer, and the batch's
+    PDF from the last sheet read."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    for _warm_up_then_timed in range(2):
+        # The list starts anew with each batch (a finished batch is one entry).
+        await page.evaluate("scanSeen.listed = []; scanSeen.listedPages.clear()")
+        seen = await page.evaluate("[scanSeen.preview.length, scanSeen.pdf.length]")
+        done_js = "n => scanSeen.pdf.slice(n[1]).some(view => view.pages > 0)"
+        await _scan_and_wait(page, cabin, done_js, seen)
+    read = scanner.sheets_read[-1]
+    # The last sheet's preview may show in the list just after the batch's view opened.
+    with contextlib.suppress(PlaywrightTimeout):  # a sheet never listed is counted below
+        await page.wait_for_function(f"() => scanSeen.listed.length >= {len(read)}", timeout=10_000)
+    preview_js, pdf_js = f"scanSeen.preview.slice({seen[0]})", f"scanSeen.pdf.slice({seen[1]})"
+    previews: list[dict[str, float]] = await page.evaluate(preview_js)
+    views: list[dict[str, float]] = await page.evaluate(pdf_js)
+    listed: list[dict[str, float]] = await page.evaluate("scanSeen.listed")
+
+    def seconds(shown: list[dict[str, float]], number: int) -> float | None:
+        times = [view["t"] for view in shown if view["page"] == number]
+        return min(times) / 1000 - read[number - 1] if times else None
+
+    batch = min(view["t"] for view in views if view["pages"]) / 1000 - read[-1]
+    in_list = [seconds(listed, n) for n in range(1, len(read) + 1)]
+    shown = [value for value in in_list if value is not None]
+    return {
+        "pages": len(read),
+        "first_page_preview_seconds": _rounded(seconds(previews, 1)),
+        "first_page_pdf_seconds": _rounded(seconds(views, 1)),
+        "first_sheet_in_list_seconds": _rounded(in_list[0]),
+        "last_sheet_in_list_seconds": _rounded(in_list[-1]),
+        "sheet_in_list_seconds_median": round(statistics.median(shown), 3),
+        "sheet_in_list_seconds_max": round(max(shown), 3),
+        "pages_not_listed": len(read) - len(shown),
+        "batch_pdf_seconds": round(batch, 3),
+        "sheets_read_seconds": round(read[-1] - read[0], 3),
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _worst(results: dict[str, Any], pick: Callable[[str], bool]) -> float:
@@ -398,7 +502,7 @@ def main() -> None:
         for key, value in figures.items()
     }  # fmt: skip
     one_page = _worst(flat, lambda key: key.endswith("_max") and not key.startswith("feeder"))
-    feeder = _worst(flat, lambda key: key.endswith("_max") and key.startswith("feeder"))
+    feeder_page = _worst(flat, lambda key: key.startswith("feeder") and key.endswith("_max"))
     print(
         json.dumps(
             {
@@ -409,10 +513,12 @@ def main() -> None:
                 "pdf_bytes": sizes,
                 "to_browser": browser,
                 "to_browser_one_page_seconds_max": round(one_page, 3),
-                "to_browser_feeder_batch_seconds_max": round(feeder, 3),
+                "to_browser_feeder_page_seconds_max": round(feeder_page, 3),
                 "target_seconds": TARGET_SECONDS,
-                # The target is a page's: a feeder batch is read, then every sheet processed.
-                "meets_target": max(processing["ready_seconds_max"], one_page) <= TARGET_SECONDS,
+                # The target is each page's, on the glass or from the feeder, every sheet shown.
+                "meets_target": max(processing["ready_seconds_max"], one_page, feeder_page)
+                <= TARGET_SECONDS
+                and browser["feeder_batch"]["pages_not_listed"] == 0,
             }
         )
     )

@@ -54,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else args.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # httpx logs every request's URL at INFO, query included, and the padrón's REST service is
+    # asked by document and birth date in the query: never into the journal, verbose or not.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if not args.verbose:
         # Migrations announce every step at INFO; a service's own start-up says enough.
         logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -43,6 +43,9 @@ REFERENCE_PATTERN = r"^CP-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$"
 #: The path of the management page; the token follows (``/cita/g/<token>``). A QR code on the
 #: receipt carries the full URL; the cabin reads the token back from it.
 MANAGE_PATH = "/cita/g/"
+#: The page of a video appointment from home: the same private token as the management
+#: page's follows (``/cita/v/<token>``).
+VIDEO_PATH = "/cita/v/"
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")

@@ -33,7 +33,8 @@ MAX_EVENT_DATA_BYTES = 16 * 1024
 #: The longest free text an agent may write when closing an attention.
 MAX_NOTES_CHARS = 4000
 
-ACTOR_PATTERN = r"^(hub|(cabin|user):[1-9][0-9]{0,9})$"
+#: ``web:<n>`` is a citizen's video visit from home (the visit's number at the hub).
+ACTOR_PATTERN = r"^(hub|(cabin|user|web):[1-9][0-9]{0,9})$"
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,39}$"
 
 _CODE_RE = re.compile(CODE_PATTERN)
@@ -141,10 +142,17 @@ def actor_for_user(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def actor_for_web_visit(visit_id: int) -> str:
+    """The actor string of a citizen's video visit from home."""
+    return f"web:{visit_id}"
+
+
 def parse_actor(actor: str) -> tuple[str, int | None]:
     """Split ``cabin:3`` into ``("cabin", 3)``; ``hub`` gives ``("hub", None)``."""
     if not re.fullmatch(ACTOR_PATTERN, actor):
-        raise ValueError(f"Expected an actor like 'hub', 'cabin:3' or 'user:7', but got {actor!r}")
+        raise ValueError(
+            f"Expected an actor like 'hub', 'cabin:3', 'user:7' or 'web:2', but got {actor!r}"
+        )
     if actor == "hub":
         return "hub", None
     kind, _, number = actor.partition(":")

@@ -1,4 +1,4 @@
-"""The signalling protocol between cabins, agents' consoles and the hub: one typed message each.
+"""The signalling protocol between cabins, citizens' browsers, agents' consoles and the hub.
 
 Every message is a JSON object with a ``type`` and the protocol version ``v`` (``1``; a
 missing ``v`` means 1). A client may add ``ref``, a string of its own that the hub echoes in
@@ -65,6 +65,9 @@ class CloseCode(IntEnum):
     NO_HEARTBEAT = 4408
     #: A newer connection of the same cabin or agent replaced this one.
     REPLACED = 4409
+    #: A citizen's visit is open in another window already: this newer one is refused (the
+    #: first keeps the call).
+    ELSEWHERE = 4410
 
 
 class ProtocolError(Exception):
@@ -116,6 +119,15 @@ class IceCandidate(BaseModel):
     candidate: Annotated[str, Field(max_length=1024)]
     sdpMid: str | None = None
     sdpMLineIndex: int | None = None
+
+
+class Devices(BaseModel):
+    """What a citizen's browser could use: a camera and a microphone (both, unless it says)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    camera: bool = True
+    microphone: bool = True
 
 
 class Party(BaseModel):
@@ -190,6 +202,9 @@ class CallRequest(Message):
     #: queues the call ahead of walk-ins and offers it first to the agent it was booked with.
     #: One the hub cannot match to a check-in at this cabin is queued as a walk-in.
     appointment: Reference | None = None
+    #: From a citizen's browser: whether it could use a camera and a microphone (the agent is
+    #: told when it rings). A cabin has both and does not send it.
+    devices: Devices | None = None
 
 
 class CallCancel(Message):
@@ -197,6 +212,10 @@ class CallCancel(Message):
 
     type: Literal["call.cancel"] = "call.cancel"
     call_id: Id
+
+
+#: The most sheets one feeder scan holds (the hub takes no PDF of more pages).
+MAX_SCAN_PAGES = 500
 
 
 class StepUpdate(Message):
@@ -213,6 +232,11 @@ class StepUpdate(Message):
     #: A scan's small picture of its first page, shown while the PDF opens.
     preview_document_id: Id | None = None
     progress: Annotated[float, Field(ge=0, le=1)] | None = None
+    #: A feeder scan under way: which sheet (from 1) ``document_id`` holds, sent as soon as
+    #: it is scanned, before the batch's PDF of every sheet.
+    page: Annotated[int, Field(ge=1, le=MAX_SCAN_PAGES)] | None = None
+    #: A feeder scan done: how many sheets the batch's PDF holds.
+    pages: Annotated[int, Field(ge=1, le=MAX_SCAN_PAGES)] | None = None
 
 
 #: The ``telemetry`` row in which a cabin reports the free space of its data directory's disk
@@ -288,7 +312,7 @@ class Welcome(Message):
     """First message on a connection: who the hub thinks you are and how to connect media."""
 
     type: Literal["welcome"] = "welcome"
-    role: Literal["cabin", "agent"]
+    role: Literal["cabin", "agent", "citizen"]
     me: Party
     site: Party | None = None
     ice_servers: list[IceServer]
@@ -398,6 +422,11 @@ class CallRing(Message):
     note: str | None = None
     #: The appointment the citizen came for (checked in at the cabin), if any.
     appointment: Reference | None = None
+    #: Where the citizen calls from: a cabin, or their own browser at home (``web``: then
+    #: ``cabin`` names no cabin and ``site`` is empty).
+    channel: Literal["cabin", "web"] = "cabin"
+    #: For ``web``: what the citizen's browser could use, as it said when asking.
+    devices: Devices | None = None
 
 
 class CabinTools(Message):
@@ -444,6 +473,11 @@ AgentMessage = Annotated[
     | StepRequest,
     Field(discriminator="type"),
 ]
+#: What a citizen's browser may send (a video visit from home): a cabin's call messages only.
+CitizenMessage = Annotated[
+    Ping | CallRequest | CallCancel | CallEnd | RtcDescription | RtcCandidate,
+    Field(discriminator="type"),
+]
 HubMessage = Annotated[
     Welcome
     | Pong
@@ -467,8 +501,16 @@ HubMessage = Annotated[
 
 _CABIN: TypeAdapter[CabinMessage] = TypeAdapter(CabinMessage)
 _AGENT: TypeAdapter[AgentMessage] = TypeAdapter(AgentMessage)
+_CITIZEN: TypeAdapter[CitizenMessage] = TypeAdapter(CitizenMessage)
 _HUB: TypeAdapter[HubMessage] = TypeAdapter(HubMessage)
-_ADAPTERS: dict[str, TypeAdapter[Any]] = {"cabin": _CABIN, "agent": _AGENT, "hub": _HUB}
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "cabin": _CABIN,
+    "agent": _AGENT,
+    "citizen": _CITIZEN,
+    "hub": _HUB,
+}
+#: Who may send messages: a cabin, an agent's console, a citizen's browser, or the hub.
+Sender = Literal["cabin", "agent", "citizen", "hub"]
 
 
 def _types_of(adapter: TypeAdapter[Any]) -> frozenset[str]:
@@ -479,7 +521,7 @@ def _types_of(adapter: TypeAdapter[Any]) -> frozenset[str]:
 _TYPES = {side: _types_of(adapter) for side, adapter in _ADAPTERS.items()}
 
 
-def parse(raw: str | bytes, sender: Literal["cabin", "agent", "hub"], max_bytes: int) -> Any:
+def parse(raw: str | bytes, sender: Sender, max_bytes: int) -> Any:
     """Parse one frame sent by ``sender``; raise :class:`ProtocolError` for anything wrong."""
     # The limit is in bytes as they travel: a text frame is measured encoded.
     size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else len(raw)
@@ -526,6 +568,6 @@ def dump(message: Message) -> str:
     return message.model_dump_json(exclude_none=True)
 
 
-def message_types(sender: Literal["cabin", "agent", "hub"]) -> frozenset[str]:
+def message_types(sender: Sender) -> frozenset[str]:
     """The message types ``sender`` may send."""
     return _TYPES[sender]

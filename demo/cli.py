@@ -195,7 +195,14 @@ class DemoCabin:
             self._thread.join(timeout)
 
 
-def _banner(seed: Any, base: str, data_dir: Path, cabin: DemoCabin | None, hours: str) -> list[str]:
+def _banner(
+    seed: Any,
+    base: str,
+    data_dir: Path,
+    cabin: DemoCabin | None,
+    hours: str,
+    video: list[str] | None = None,
+) -> list[str]:
     lines = [
         "",
         "Cabina demo",
@@ -212,7 +219,8 @@ def _banner(seed: Any, base: str, data_dir: Path, cabin: DemoCabin | None, hours
         + (f"  ({', '.join(a.languages)}; {', '.join(a.services)})" if a.services else "")
         for a in seed.accounts
     ]
-    lines += ["", f"  demo cabin {seed.cabin_id}: token {seed.cabin_token}"]
+    lines += ["", *(video or [])]
+    lines += [f"  demo cabin {seed.cabin_id}: token {seed.cabin_token}"]
     if cabin is None:
         return [*lines, "  (not started: --no-cabin)", "", "Stop with Ctrl+C.", ""]
     where = "headless (no display)" if cabin.headless else "in a window"
@@ -240,6 +248,7 @@ def _banner(seed: Any, base: str, data_dir: Path, cabin: DemoCabin | None, hours
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from demo.video import PrintingSmsSender, banner_lines, book_video_visit
     from hub.app import create_app
     from hub.attention_log import AttentionLog
     from hub.db import Database
@@ -289,7 +298,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         seed_demo_residents(database, today=datetime.now(UTC).date())
         base = f"http://{args.host}:{args.port}"
-        app = create_app(settings, database=database)
+        app = create_app(settings, database=database, sms_sender=PrintingSmsSender())
+        video = book_video_visit(app, seed.site_id, base, datetime.now(UTC).date())
         server = uvicorn.Server(uvicorn_config(app, settings))
         if not args.no_cabin:
 
@@ -306,7 +316,8 @@ def _run(args: argparse.Namespace) -> int:
                 is_online=online,
             )
         hours = "open at all hours for the demo (the real office opens weekday mornings)"
-        print("\n".join(_banner(seed, base, data_dir, cabin, hours)), flush=True)
+        banner = _banner(seed, base, data_dir, cabin, hours, banner_lines(video))
+        print("\n".join(banner), flush=True)
         if cabin is not None:
             cabin.start_when(lambda: bool(server.started))
         server.run()

@@ -56,6 +56,8 @@ from hub.routes import (
 from hub.services import attach, build_services
 from hub.settings import HubSettings
 from hub.sms import SmsSender
+from hub.web_visits import page as web_visit_page
+from hub.web_visits import routes as web_visits
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +89,8 @@ _ROUTES = (
     appointment_api,
     appointment_admin,
     appointment_documents,
+    web_visit_page,
+    web_visits,
 )
 
 

@@ -37,6 +37,7 @@ from hub.security import Passwords, has_role, resolve_cabin_token, resolve_sessi
 from hub.services import HubServices, services_of
 from hub.settings import HubSettings
 from hub.switchboard import Switchboard
+from hub.web_visits.service import WebVisits
 
 #: The cookie that carries a browser's session token.
 SESSION_COOKIE = "cabina_session"
@@ -142,6 +143,11 @@ def get_appointments(services: ServicesDep) -> Appointments:
     return services.appointments
 
 
+def get_web_visits(services: ServicesDep) -> WebVisits:
+    """Citizens' video visits from home."""
+    return services.web_visits
+
+
 SettingsDep = Annotated[HubSettings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -158,6 +164,7 @@ DocumentsDep = Annotated[DocumentStore, Depends(get_documents)]
 DispatcherDep = Annotated[ActionDispatcher, Depends(get_fleet_dispatcher)]
 PadronDep = Annotated[Padron, Depends(get_padron)]
 AppointmentsDep = Annotated[Appointments, Depends(get_appointments)]
+WebVisitsDep = Annotated[WebVisits, Depends(get_web_visits)]
 
 
 def _unauthorized(detail: str) -> HTTPException:

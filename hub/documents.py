@@ -113,6 +113,20 @@ def pdf_problem(body: bytes) -> str | None:
     return None
 
 
+def join_pdfs(bodies: list[bytes]) -> bytes:
+    """One PDF of the pages of ``bodies``, in order: a feeder batch whose sheets the cabin
+    sent one by one, joined where they already are instead of being sent a second time.
+
+    The pages are copied as they are (their pictures are not decoded or encoded again).
+    """
+    writer = pypdf.PdfWriter()
+    for body in bodies:
+        writer.append(pypdf.PdfReader(io.BytesIO(body), strict=False))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 @dataclass(frozen=True, slots=True)
 class StoredDocument:
     """A document's facts; its bytes are in the store's directory."""
@@ -221,11 +235,16 @@ class DocumentStore:
 
 
 def record_upload(
-    log: AttentionLog, document: StoredDocument, principal: User | Cabin, source: str | None
+    log: AttentionLog,
+    document: StoredDocument,
+    principal: User | Cabin,
+    source: str | None,
+    pages: list[str] | None = None,
 ) -> None:
     """Log a scanned or signed document as a reference; another (a document sent to the cabin
     to print or show) as ``audit.document_sent``: the cabin logs its printing itself. A scan's
-    preview is a reduced copy of a scan already logged, and is not logged again."""
+    preview is a reduced copy of a scan already logged, and is not logged again; a feeder
+    batch joined at the hub names the scans of its ``pages``."""
     if document.purpose == "preview":
         return
     kind = _EVENT_KINDS.get(document.purpose, EventKind.AUDIT_DOCUMENT_SENT)
@@ -239,6 +258,8 @@ def record_upload(
     }
     if source:
         data["source_document_id"] = source
+    if pages:
+        data["page_document_ids"] = pages
     log.append(
         NewEvent(
             event_id=str(uuid.uuid5(_DOCUMENT_EVENTS_NS, document.document_id)),

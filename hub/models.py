@@ -238,6 +238,9 @@ class Attention(Base):
     closed_at: Mapped[datetime | None]
     #: An opaque reference to the citizen, never a DNI or NIE in clear.
     citizen_ref: Mapped[str | None] = mapped_column(String(128))
+    #: Where the citizen was: ``cabin``, ``web`` (a video visit from home) or ``desk`` (an
+    #: in-person appointment); ``None`` until an event says.
+    channel: Mapped[str | None] = mapped_column(String(8))
 
 
 class LogEntry(Base):

@@ -45,6 +45,9 @@ class AttentionFacts:
     notes: str | None = None
     closed_at: datetime | None = None
     citizen_ref: str | None = None
+    #: ``web`` for an attention a citizen's browser started, ``desk`` for an appointment's
+    #: arrival checked in at the desk.
+    channel: str | None = None
 
     @property
     def ended_at(self) -> datetime | None:
@@ -99,6 +102,16 @@ def fold(entries: Iterable[LogEntry]) -> AttentionFacts:
             EventKind.CALL_TRANSFERRED,
         ):
             facts.service = data["service"]
+        # Only the attention a citizen's browser started is one served at home; a booking's
+        # attention that a web visit joined (or identified in) is not.
+        if entry.kind == EventKind.ATTENTION_STARTED and actor_kind == "web":
+            facts.channel = "web"
+        elif (
+            entry.kind == EventKind.APPOINTMENT_CHECKED_IN
+            and data.get("at_desk") is True
+            and facts.channel is None
+        ):
+            facts.channel = "desk"
         match entry.kind:
             case EventKind.ATTENTION_STARTED:
                 facts.started_at = _earliest(facts.started_at, at)
@@ -171,4 +184,5 @@ def refresh_attention(session: Session, attention_id: str) -> Attention:
     attention.notes = facts.notes
     attention.closed_at = facts.closed_at
     attention.citizen_ref = facts.citizen_ref
+    attention.channel = facts.channel or ("cabin" if cabin else None)
     return attention

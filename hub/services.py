@@ -24,6 +24,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from contract.clock import Clock, utc_now
+from contract.signalling import CloseCode
 from hub import mail
 from hub.announce import HubAnnouncer, announcement_for
 from hub.appointments.external import AppointmentSystem, build_system
@@ -48,6 +49,7 @@ from hub.security import LOGIN_WINDOW, MAX_LOGIN_FAILURES, Passwords
 from hub.settings import HubSettings
 from hub.sms import SmsSender, sender_from_settings
 from hub.switchboard import Switchboard
+from hub.web_visits.service import GONE_REASON, WebVisits
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -90,6 +92,8 @@ class HubServices:
     announcer: HubAnnouncer | None
     #: Ends the attentions of cabins gone mid-visit.
     attention_sweeper: AttentionSweeper
+    #: Citizens' video visits from home: identification by link, sessions, endings.
+    web_visits: WebVisits
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -130,6 +134,17 @@ async def sweep_appointments(services: HubServices) -> None:
     interval = services.settings.appointments.sweep_interval_s
     while True:
         await asyncio.to_thread(sweep_appointments_once, services)
+        # Read on the event loop, where the switchboard lives: a visit in a call is not over.
+        live = {call.attention_id for call in services.switchboard.calls()}
+        try:
+            ended = await asyncio.to_thread(services.web_visits.end_expired, services.clock(), live)
+            for visit_id in ended:
+                # Its browser is told the visit is over, and can no longer ask for a call.
+                await services.switchboard.web_visit_left(
+                    visit_id, GONE_REASON, close_code=CloseCode.UNAUTHORIZED
+                )
+        except Exception:  # the next round retries
+            logger.exception("ending the video visits past their time failed")
         await asyncio.sleep(interval)
 
 
@@ -245,6 +260,18 @@ def build_services(
         timezone=settings.timezone,
         notice_channels=notice_channels(settings, sms_sender),
     )
+    channels = notice_channels(settings, sms_sender)
+    web_visits = WebVisits(
+        database,
+        log,
+        secret_key=secret,
+        mailer=mail.Mailer(mail.SmtpSettings.from_padron(settings.padron), clock=clock)
+        if NoticeChannel.EMAIL in channels
+        else None,
+        sms=sms_sender,
+        clock=clock,
+        council_name=settings.padron.council_name,
+    )
     switchboard = Switchboard(
         routing_config(settings),
         writer,
@@ -307,6 +334,7 @@ def build_services(
             online=switchboard.connected_cabins,
             live=lambda: [call.attention_id for call in switchboard.calls()],
         ),
+        web_visits=web_visits,
     )
 
 

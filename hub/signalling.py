@@ -1,7 +1,12 @@
-"""The WebSocket endpoints for cabins (``/ws/cabin``) and agents' consoles (``/ws/agent``).
+"""The WebSocket endpoints for cabins (``/ws/cabin``), agents' consoles (``/ws/agent``) and
+citizens' browsers at home (``/ws/citizen``).
 
 Each connection is authenticated before it is accepted into the switchboard: a cabin by its
-bearer credential, an agent by the console's session cookie or a bearer token. Every frame is
+bearer credential, an agent by the console's session cookie or a bearer token, a citizen by
+their video visit's cookie (from a page of the hub's own origin). A second connection of the
+same visit is refused (4410): the first one keeps the call, unless it has missed its heartbeat
+(then the newer one replaces it). A visit that is over (left, or ended by the hub's sweep) closes
+its connection with 4401. Every frame is
 parsed by :mod:`contract.signalling`; anything wrong gets an ``error`` message and the connection
 stays open, except an oversized frame (closed with 1009) and a silent peer (4408). Binary
 frames are refused as ``malformed``: every message is a JSON text frame.
@@ -24,10 +29,12 @@ from starlette.websockets import WebSocketState
 
 from contract import signalling as p
 from contract.clock import Clock
-from hub.deps import ClockDep, DirectoryDep, SettingsDep, SwitchboardDep
+from contract.web_visits import VISIT_COOKIE
+from hub.deps import ClockDep, DirectoryDep, SettingsDep, SwitchboardDep, WebVisitsDep
 from hub.ice import ice_servers
 from hub.routing import AgentState
 from hub.settings import HubSettings
+from hub.switchboard import WebCall
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +100,7 @@ async def _serve(
     websocket: WebSocket,
     *,
     settings: HubSettings,
-    sender: Literal["cabin", "agent"],
+    sender: Literal["cabin", "agent", "citizen"],
     peer: WebSocketPeer,
     handle: Callable[[Any], Awaitable[None]],
 ) -> None:
@@ -132,7 +139,7 @@ async def _serve(
 def _welcome(
     settings: HubSettings,
     clock: Clock,
-    role: Literal["cabin", "agent"],
+    role: Literal["cabin", "agent", "citizen"],
     me: p.Party,
     **extra: Any,
 ) -> p.Welcome:
@@ -230,4 +237,73 @@ def build_router() -> APIRouter:
             await peer.drain()
             await peer.close(p.CloseCode.NORMAL, "bye")
 
+    @router.websocket("/ws/citizen")
+    async def citizen_socket(
+        websocket: WebSocket,
+        settings: SettingsDep,
+        clock: ClockDep,
+        switchboard: SwitchboardDep,
+        visits: WebVisitsDep,
+    ) -> None:
+        await websocket.accept()
+        view = None
+        if _same_origin(websocket):
+            # A visit past its time with its call still going on is not over.
+            live = {call.attention_id for call in switchboard.calls()}
+            view = await asyncio.to_thread(
+                visits.current, websocket.cookies.get(VISIT_COOKIE), live
+            )
+        if view is None:
+            await websocket.close(p.CloseCode.UNAUTHORIZED, "expected a live video visit")
+            return
+        web = WebCall(
+            visit_id=view.visit_id,
+            call_id=view.call_id,
+            attention_id=view.attention_id,
+            service=view.service,
+            reference=view.reference,
+            agent_id=view.agent_id,
+        )
+        peer = WebSocketPeer(websocket, web.member_id)
+        # One that missed a heartbeat and a half is dead (a network change): it is replaced.
+        stale = settings.heartbeat_interval_s * 1.5
+        if not await switchboard.web_connected(web, peer, stale_after_s=stale):
+            await peer.close(p.CloseCode.ELSEWHERE, "this visit is open in another window")
+            return
+
+        async def handle(message: Any) -> None:
+            # The hub's sweep may have ended the visit while this connection stayed open.
+            if isinstance(message, p.CallRequest) and not await asyncio.to_thread(
+                visits.is_open, web.visit_id
+            ):
+                await peer.close(p.CloseCode.UNAUTHORIZED, "the visit is over")
+                return
+            await switchboard.from_cabin(web.member_id, message)
+
+        try:
+            # The citizen is named by an opaque id only: their name never travels.
+            await peer.send(
+                _welcome(settings, clock, "citizen", p.Party(id=web.member_id, name=""))
+            )
+            await _serve(
+                websocket,
+                settings=settings,
+                sender="citizen",
+                peer=peer,
+                handle=handle,
+            )
+        finally:
+            await switchboard.web_disconnected(web, peer)
+            await peer.drain()
+            await peer.close(p.CloseCode.NORMAL, "bye")
+
     return router
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    """Whether the page that opened ``websocket`` is the hub's own (a browser always says)."""
+    origin = websocket.headers.get("origin")
+    host = websocket.headers.get("host")
+    if not origin or not host:
+        return False
+    return origin.partition("://")[2].rstrip("/").lower() == host.lower()

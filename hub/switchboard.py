@@ -63,6 +63,12 @@ EventLookup = Callable[[str], NewEvent | None]
 #: database: the switchboard runs it in a worker thread.
 AttentionOwner = Callable[[str], str | None]
 
+#: The prefix of a citizen's browser among the switchboard's members (``web:<visit id>``),
+#: beside cabins' plain ids.
+WEB_PREFIX = "web:"
+#: How a citizen at home is shown to agents, where a cabin's name would be.
+WEB_NAME = "Video from home"
+
 #: The priority of a call for an appointment; walk-ins have 0.
 APPOINTMENT_PRIORITY = 1
 
@@ -100,6 +106,34 @@ class CabinInfo:
     site_id: str
     site_name: str
     opening_hours: OpeningHours | None = None
+    #: A citizen's browser at home instead of a cabin: the one call its visit may ask for.
+    web: WebCall | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebCall:
+    """The call of a citizen's video visit from home, as the visit fixes it.
+
+    The browser may only ask for this call: its service and booked agent come from the
+    appointment, never from the request.
+    """
+
+    visit_id: int
+    call_id: str
+    attention_id: str
+    service: str
+    reference: str
+    #: The agent the appointment is booked with (a user id), offered the call first.
+    agent_id: int | None
+
+    @property
+    def member_id(self) -> str:
+        """How the switchboard names the citizen's browser (``web:<visit id>``)."""
+        return f"{WEB_PREFIX}{self.visit_id}"
+
+    def info(self) -> CabinInfo:
+        """The browser as a member of the switchboard: a cabin with no site and no hours."""
+        return CabinInfo(id=self.member_id, name=WEB_NAME, site_id="", site_name="", web=self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +167,8 @@ class Call:
     appointment: str | None = None
     #: The agent the appointment is booked with (as the router names agents).
     preferred_agent: str | None = None
+    #: A citizen's browser: whether it has a camera and a microphone.
+    devices: p.Devices | None = None
 
 
 @dataclass(slots=True)
@@ -141,6 +177,11 @@ class _Member:
     info: Any
     grace: asyncio.TimerHandle | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _actor(member_id: str) -> str:
+    """The log's actor for a cabin (``cabin:3``) or a citizen's browser (``web:5``)."""
+    return member_id if member_id.startswith(WEB_PREFIX) else f"cabin:{member_id}"
 
 
 class Switchboard:
@@ -177,6 +218,8 @@ class Switchboard:
         #: Calls taken out of the queue when their cabin went away, oldest first, until the
         #: cabin presents them again (their ``call.queued`` may not be in the log yet).
         self._withdrawn: dict[str, Call] = {}
+        #: Citizens' browsers gone, each until its grace time ends their call.
+        self._web_gone: dict[str, asyncio.TimerHandle] = {}
         self._wake = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
@@ -227,15 +270,15 @@ class Switchboard:
     @property
     def cabins_online(self) -> int:
         """How many cabins are connected."""
-        return len(self._cabins)
+        return len(self.connected_cabins())
 
     def is_cabin_online(self, cabin_id: str) -> bool:
         """Whether ``cabin_id`` has a live connection."""
         return cabin_id in self._cabins
 
     def connected_cabins(self) -> list[str]:
-        """The cabins with a live connection to this hub process."""
-        return list(self._cabins)
+        """The cabins with a live connection to this hub process (citizens' browsers aside)."""
+        return [member for member in self._cabins if not member.startswith(WEB_PREFIX)]
 
     def call(self, call_id: str) -> Call | None:
         """The live call ``call_id`` (waiting, ringing or connected), or ``None``."""
@@ -285,7 +328,9 @@ class Switchboard:
                 await old.peer.close(p.CloseCode.REPLACED, "replaced by a newer connection")
         self._cabins[info.id] = _Member(peer=peer, info=info)
 
-    async def cabin_disconnected(self, cabin_id: str, peer: Peer) -> None:
+    async def cabin_disconnected(
+        self, cabin_id: str, peer: Peer, *, loss_reason: str = "cabin_lost"
+    ) -> None:
         """A cabin's connection closed. Its waiting call leaves the queue until it comes back."""
         member = self._cabins.get(cabin_id)
         if member is None or member.peer is not peer:
@@ -300,7 +345,7 @@ class Switchboard:
                 self._calls.pop(call.call_id, None)
                 self._remember_withdrawn(call)
             elif call.agent_id is not None:
-                self._schedule_loss(call.call_id, cabin_id)
+                self._schedule_loss(call.call_id, cabin_id, loss_reason)
         await self._perform(actions, quiet_cancel=True)
 
     def _remember_withdrawn(self, call: Call) -> None:
@@ -309,14 +354,92 @@ class Switchboard:
         while len(self._withdrawn) > _WITHDRAWN_KEPT:
             del self._withdrawn[next(iter(self._withdrawn))]
 
-    def _schedule_loss(self, call_id: str, cabin_id: str) -> None:
+    def _schedule_loss(self, call_id: str, cabin_id: str, reason: str = "cabin_lost") -> None:
         loop = asyncio.get_running_loop()
 
         def lost() -> None:
             if cabin_id not in self._cabins and call_id in self._calls:
-                self._spawn(self._end(call_id, "cabin_lost"))
+                self._spawn(self._end(call_id, reason))
 
         loop.call_later(self._grace_s, lost)
+
+    # --- citizens' browsers ---------------------------------------------------------------
+
+    async def web_connected(
+        self, web: WebCall, peer: Peer, *, stale_after_s: float | None = None
+    ) -> bool:
+        """A citizen's browser connected; ``False`` if the visit is open elsewhere already
+        (the newer connection is refused: the first one keeps the call).
+
+        An older connection silent for ``stale_after_s`` has missed its heartbeat: a network
+        change (Wi-Fi to mobile data) leaves it dead without a close, so the newer connection
+        replaces it, as a cabin's does, and keeps its call.
+        """
+        member_id = web.member_id
+        old = self._cabins.get(member_id)
+        if old is not None:
+            silent = self._monotonic() - float(old.extra.get("heard", float("-inf")))
+            if stale_after_s is None or silent < stale_after_s:
+                return False
+            await old.peer.close(p.CloseCode.REPLACED, "replaced by a newer connection")
+        pending = self._web_gone.pop(member_id, None)
+        if pending is not None:
+            pending.cancel()
+        member = _Member(peer=peer, info=web.info())
+        member.extra["heard"] = self._monotonic()
+        self._cabins[member_id] = member
+        return True
+
+    async def web_disconnected(self, web: WebCall, peer: Peer) -> None:
+        """A citizen's browser closed: as a cabin's, its call waits for it for the grace
+        time; past it the call ends (``citizen_gone``). The visit goes on: the citizen may
+        come back with its cookie and ask again, until they leave or its time is over."""
+        member_id = web.member_id
+        member = self._cabins.get(member_id)
+        if member is None or member.peer is not peer:
+            return
+        await self.cabin_disconnected(member_id, peer, loss_reason="citizen_gone")
+        loop = asyncio.get_running_loop()
+
+        def gone() -> None:
+            self._web_gone.pop(member_id, None)
+            if member_id in self._cabins:
+                return
+            self._withdrawn.pop(web.call_id, None)
+            if web.call_id in self._calls:
+                self._spawn(self._end(web.call_id, "citizen_gone"))
+
+        self._web_gone[member_id] = loop.call_later(self._grace_s, gone)
+
+    async def web_visit_replaced(self, visit_id: int) -> bool:
+        """The citizen identified again on another device: the older browser is closed
+        (4409), so that the newer one takes over the visit and its call; whether one was."""
+        member = self._cabins.get(f"{WEB_PREFIX}{visit_id}")
+        if member is None:
+            return False
+        await member.peer.close(p.CloseCode.REPLACED, "the visit was opened on another device")
+        # Let go at once, so that the newer browser is not refused as a second window.
+        web: WebCall | None = member.info.web
+        if web is not None:
+            await self.web_disconnected(web, member.peer)
+        return True
+
+    async def web_visit_left(
+        self, visit_id: int, reason: str, *, close_code: int = p.CloseCode.NORMAL
+    ) -> None:
+        """The citizen left their visit, or its time is over (``close_code`` 4401, which the
+        page takes as final): its call ends and its browser is let go."""
+        member_id = f"{WEB_PREFIX}{visit_id}"
+        for call in [c for c in self._calls.values() if c.cabin_id == member_id]:
+            await self._end(call.call_id, reason)
+        for call_id in [k for k, c in self._withdrawn.items() if c.cabin_id == member_id]:
+            del self._withdrawn[call_id]
+        pending = self._web_gone.pop(member_id, None)
+        if pending is not None:
+            pending.cancel()
+        member = self._cabins.get(member_id)
+        if member is not None:
+            await member.peer.close(close_code, "the visit is over")
 
     async def agent_connected(self, info: AgentInfo, peer: Peer) -> None:
         """An agent's console connected (or reconnected): it replaces any older connection."""
@@ -365,6 +488,7 @@ class Switchboard:
         """Handle one parsed message from a cabin; raises :class:`p.ProtocolError` to refuse it."""
         member = self._cabins[cabin_id]
         member.extra["last_seen"] = self._wall()
+        member.extra["heard"] = self._monotonic()
         info: CabinInfo = member.info
         if isinstance(message, p.CallRequest):
             await self._request(info, member.peer, message)
@@ -372,7 +496,7 @@ class Switchboard:
             call = self._own_call(message.call_id, cabin_id=cabin_id, ref=message.ref)
             # Logged only once the router took it: a refused message writes nothing.
             actions = self._route(lambda now: self.router.cancel(call.call_id, now), message.ref)
-            self._log(call, EventKind.CALL_CANCELLED, f"cabin:{cabin_id}", {"reason": "citizen"})
+            self._log(call, EventKind.CALL_CANCELLED, _actor(cabin_id), {"reason": "citizen"})
             await self._perform(actions)
             self._calls.pop(call.call_id, None)
         elif isinstance(message, p.CallEnd):
@@ -391,6 +515,12 @@ class Switchboard:
                 await self._send_tools(cabin_id, always=True)
 
     async def _request(self, info: CabinInfo, peer: Peer, msg: p.CallRequest) -> None:
+        if info.web is not None and (
+            msg.call_id != info.web.call_id or msg.attention_id != info.web.attention_id
+        ):
+            raise p.ProtocolError(
+                "not_yours", "Expected the call and attention of this visit", msg.ref
+            )
         now_wall = self._wall()
         existing = self._calls.get(msg.call_id) or self._withdrawn.get(msg.call_id)
         owner: str | None = None
@@ -427,7 +557,11 @@ class Switchboard:
             return
         service, appointment, preferred = msg.service, None, None
         live = self._calls.get(msg.call_id)
-        if live is not None and live.appointment is not None:
+        if info.web is not None:
+            # A visit from home is its appointment's: its service and agent, whatever is asked.
+            service, appointment = info.web.service, info.web.reference
+            preferred = None if info.web.agent_id is None else str(info.web.agent_id)
+        elif live is not None and live.appointment is not None:
             # Asked again while queued: the appointment was matched already. A call presented
             # again after a reconnect asks the booking service afresh.
             service, appointment = live.service, live.appointment
@@ -441,9 +575,11 @@ class Switchboard:
                 appointment = msg.appointment
                 booked_with, service = found
                 preferred = None if booked_with is None else str(booked_with)
-        # Trust a first queue time only as far as it is not in the future; a call queued
-        # before keeps the time the hub gave it then.
-        queued_at = min(msg.queued_at or now_wall, now_wall)
+        # Trust a cabin's first queue time only as far as it is not in the future (the cabin
+        # queued the citizen before it could reach the hub); a browser's is not trusted at all.
+        # A call queued before keeps the time the hub gave it then.
+        claimed = None if info.web is not None else msg.queued_at
+        queued_at = min(claimed or now_wall, now_wall)
         if existing is not None:
             queued_at = existing.queued_at
         call = Call(
@@ -455,6 +591,7 @@ class Switchboard:
             queued_at=queued_at,
             appointment=appointment,
             preferred_agent=preferred,
+            devices=msg.devices if info.web is not None else None,
         )
         now = self._monotonic()
         request = RouteRequest(
@@ -475,7 +612,7 @@ class Switchboard:
             self._log(
                 call,
                 EventKind.CALL_QUEUED,
-                f"cabin:{info.id}",
+                _actor(info.id),
                 {
                     "service": service,
                     "language": msg.language,
@@ -572,6 +709,12 @@ class Switchboard:
             call = self._own_call(
                 message.call_id, agent_id=agent_id, connected=True, ref=message.ref
             )
+            if isinstance(message, p.StepRequest) and call.cabin_id.startswith(WEB_PREFIX):
+                raise p.ProtocolError(
+                    "unavailable",
+                    "Expected a call from a cabin: a citizen at home has no scanner or printer",
+                    message.ref,
+                )
             if isinstance(message, p.StepRequest):
                 refuse_unavailable(message, self.cabin_telemetry(call.cabin_id))
             await self._send_cabin(call.cabin_id, message)
@@ -702,6 +845,8 @@ class Switchboard:
                 ring_timeout_s=max(0.0, action.deadline - self._monotonic()),
                 note=call.note,
                 appointment=call.appointment,
+                channel="web" if call.cabin_id.startswith(WEB_PREFIX) else "cabin",
+                devices=call.devices,
             )
         )
         self._log(call, EventKind.CALL_OFFERED, "hub", {"agent_id": action.agent_id})
@@ -730,6 +875,9 @@ class Switchboard:
         cabin = self._cabins.get(call.cabin_id)
         agent_name = agent.info.name if agent else action.agent_id
         cabin_name = cabin.info.name if cabin else call.cabin_id
+        if call.cabin_id.startswith(WEB_PREFIX):
+            # A citizen at home is told the agent's first name only.
+            agent_name = agent_name.split()[0] if agent_name.split() else agent_name
         self._log(
             call,
             EventKind.CALL_ANSWERED,

@@ -1,5 +1,6 @@
 """Fixtures every test package may use: a throwaway PostgreSQL 15 cluster, and a guard that
-fails any test whose code logged personal data (:mod:`support.pii_guard`)."""
+fails any test whose code logged personal data, in this process or in the log files of the
+processes it started (:mod:`support.pii_guard`, :mod:`support.process_logs`)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,24 @@ from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
-from support.pii_guard import OWN_LOGGERS, PersonalDataGuard
+from support.pii_guard import (
+    OWN_LOGGERS,
+    FileLeak,
+    PersonalDataGuard,
+    log_files_under,
+    masked,
+    personal_data_in,
+)
+
+from kiosk.devtools.testing import LOG_DIR_ENV as SCENARIO_LOG_DIR
 
 if TYPE_CHECKING:
     from hub.db import Database
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# Kivy, once imported in this process, would copy every log record (other libraries' too) to a
+# file of its own under ~/.kivy/logs, out of every test's directory; a kiosk never keeps one.
+os.environ.setdefault("KIVY_NO_FILELOG", "1")
 
 
 class PostgresServer:
@@ -129,9 +142,71 @@ def _personal_data_guard() -> Iterator[PersonalDataGuard]:
         logging.getLogger(name).setLevel(level)
 
 
+class LogFilesRead:
+    """How far the guard has read each log file, so that each is read on from there: a leak
+    is reported once, after the test it was written in, and not again by every later test
+    whose processes append to the same file; and the session's directory for the logs of
+    processes no test's ``tmp_path`` holds (the kiosk's UI scenarios)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        # Per file: the bytes read (whole lines only) and how many lines they were.
+        self.read_to: dict[Path, tuple[int, int]] = {}
+
+    def new_leaks(self, paths: list[Path], *, to_end: bool = False) -> list[FileLeak]:
+        """The leaks in what ``paths`` gained since last read, which counts as read now. A
+        line still being written is left for the next read, unless ``to_end`` (the session's
+        last look, when no process writes any more)."""
+        return [leak for path in dict.fromkeys(paths) for leak in self._new_leaks_in(path, to_end)]
+
+    def _new_leaks_in(self, path: Path, to_end: bool) -> list[FileLeak]:
+        offset, lines = self.read_to.get(path, (0, 0))
+        try:
+            with path.open("rb") as fh:
+                if os.fstat(fh.fileno()).st_size < offset:  # cut short or replaced: anew
+                    offset, lines = 0, 0
+                fh.seek(offset)
+                data = fh.read()
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            return []
+        if not to_end:
+            data = data[: data.rfind(b"\n") + 1]
+        text = data.decode("utf-8", errors="replace")
+        leaks = []
+        for number, line in enumerate(text.splitlines(), start=lines + 1):
+            kinds = personal_data_in(line)
+            if kinds:
+                leaks.append(FileLeak(path, number, tuple(kinds), masked(line)[:300]))
+        self.read_to[path] = (offset + len(data), lines + data.count(b"\n"))
+        return leaks
+
+
+def _file_report(leaks: list[FileLeak]) -> str:
+    lines = [f"{leak.path}:{leak.line} {'/'.join(leak.kinds)}: {leak.text}" for leak in leaks]
+    return "Personal data in the log files of the test's processes:\n" + "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def _log_files_read(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogFilesRead]:
+    """At the session's end, read every log file under its temporary directory not yet read:
+    those of module- and session-scoped processes, and what was written after a test ended."""
+    read = LogFilesRead(tmp_path_factory.mktemp("processes"))
+    os.environ[SCENARIO_LOG_DIR] = str(read.directory)
+    yield read
+    os.environ.pop(SCENARIO_LOG_DIR, None)
+    leaks = read.new_leaks(log_files_under(tmp_path_factory.getbasetemp()), to_end=True)
+    if leaks:
+        pytest.fail(_file_report(leaks), pytrace=False)
+
+
 @pytest.fixture(autouse=True)
-def _no_personal_data_in_logs(_personal_data_guard: PersonalDataGuard) -> Iterator[None]:
-    """Fail a test whose code logged a DNI/NIE, an e-mail address or a mobile number."""
+def _no_personal_data_in_logs(
+    request: pytest.FixtureRequest,
+    _personal_data_guard: PersonalDataGuard,
+    _log_files_read: LogFilesRead,
+) -> Iterator[None]:
+    """Fail a test whose code logged a DNI/NIE, an e-mail address, a mobile number or a seeded
+    resident's name or street: in this process, or in a ``*.log`` under its ``tmp_path``."""
     _personal_data_guard.leaks.clear()
     yield
     leaks = list(_personal_data_guard.leaks)
@@ -141,6 +216,15 @@ def _no_personal_data_in_logs(_personal_data_guard: PersonalDataGuard) -> Iterat
             f"{leak.logger} {leak.level} {'/'.join(leak.kinds)}: {leak.text}" for leak in leaks
         ]
         pytest.fail("Personal data in the logs:\n" + "\n".join(lines), pytrace=False)
+    # The test's own processes and fixtures have ended by now: their files are complete.
+    files = log_files_under(_log_files_read.directory)
+    # pytest empties an item's fixtures (``funcargs = None``) once it has torn them down.
+    tmp_path = (getattr(request.node, "funcargs", None) or {}).get("tmp_path")
+    if isinstance(tmp_path, Path):
+        files += log_files_under(tmp_path)
+    file_leaks = _log_files_read.new_leaks(files)
+    if file_leaks:
+        pytest.fail(_file_report(file_leaks), pytrace=False)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -41,27 +41,32 @@ def _headless_env() -> dict[str, str]:
 
 
 class Demo:
-    """``python -m cabina demo`` as a child process, its output in a file."""
+    """``python -m cabina demo`` as a child process: what it logs (its standard error) in
+    ``log``, what it prints for the person who ran it (the banner, with the demo citizen's
+    document to type) in ``log`` with the suffix ``.out``."""
 
     def __init__(self, data_dir: Path, port: int, log: Path, *extra: str) -> None:
         self.data_dir = data_dir
         self.base = f"http://127.0.0.1:{port}"
         self.log = log
+        self.printed = log.with_suffix(".out")
         command = [sys.executable, "-m", "cabina", "demo", "--data-dir", str(data_dir)]
-        with log.open("wb") as out:
+        with log.open("wb") as errors, self.printed.open("wb") as out:
             self.process = subprocess.Popen(
                 [*command, "--port", str(port), *extra],
                 cwd=REPO,
                 env=_headless_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
-                stderr=subprocess.STDOUT,
+                stderr=errors,
             )
 
     @property
     def output(self) -> str:
         """Everything the demo printed and logged so far."""
-        return self.log.read_text(encoding="utf-8", errors="replace")
+        return "".join(
+            path.read_text(encoding="utf-8", errors="replace") for path in (self.printed, self.log)
+        )
 
     async def wait_for(self, what: str, check: Callable[[], Awaitable[bool]]) -> None:
         """Poll ``check`` until it holds; fail with the demo's output if the demo ends first."""
@@ -145,7 +150,8 @@ def _gone(pid: int) -> bool:
     return False
 
 
-async def _one_run(data_dir: Path, log: Path) -> None:
+async def _one_run(data_dir: Path, log: Path) -> str:
+    """One demo from start to stop; everything it printed and logged."""
     demo = Demo(data_dir, _free_port(), log)
     try:
         async with httpx.AsyncClient(base_url=demo.base, timeout=30) as http:
@@ -198,6 +204,7 @@ async def _one_run(data_dir: Path, log: Path) -> None:
     assert _gone(int(kiosk.group(1))), output
     assert "demo cabin: stopped\n" in output and "stopped on its own" not in output, output
     assert "Traceback" not in output, output
+    return output
 
 
 @pytest.mark.slow
@@ -205,8 +212,7 @@ async def test_the_demo_cabin_calls_an_agent_from_its_handset_and_stops_with_the
     tmp_path: Path,
 ) -> None:
     data_dir = tmp_path / "demo-data"
-    await _one_run(data_dir, tmp_path / "first.log")
-    first = (tmp_path / "first.log").read_text(encoding="utf-8")
+    first = await _one_run(data_dir, tmp_path / "first.log")
     assert "headless (no display)" in first and "open at all hours" in first
     assert f"--socket {data_dir / 'cabin' / 'handset.sock'}" in first
     # The same data directory a second time: the demo, its cabin and the call work again.

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import process_logs
 
 from provisioning.credential import CabinCredential, write_credential
 
@@ -92,8 +93,9 @@ def test_the_kiosk_reaches_its_attract_screen_without_the_hubs_libraries(tmp_pat
     finally:
         if kiosk.poll() is None:
             kiosk.send_signal(signal.SIGTERM)
-        _out, err = kiosk.communicate(timeout=60)
+        out, err = kiosk.communicate(timeout=60)
         systemd.close()
+        process_logs.keep(process_logs.log_file(tmp_path / "processes", "kiosk"), out, err)
     assert "blocked import" not in err, err[-3000:]
     assert attract in said, (said, err[-3000:])
 
@@ -103,6 +105,7 @@ def test_the_technicians_self_test_runs_without_the_hubs_libraries(tmp_path: Pat
         "provision", "test", "--simulate", "--no-ticket", "--json", cwd=tmp_path, env={}
     )
     out, err = selftest.communicate(timeout=180)
+    process_logs.keep(process_logs.log_file(tmp_path / "processes", "selftest"), out, err)
     assert "blocked import" not in err, err[-3000:]
     assert selftest.returncode == 0, err[-3000:]
     assert json.loads(out)["ok"] is True
@@ -111,6 +114,7 @@ def test_the_technicians_self_test_runs_without_the_hubs_libraries(tmp_path: Pat
 def test_the_command_lists_every_subcommand_on_a_cabin(tmp_path: Path) -> None:
     helped = cabina_on_a_cabin("--help", cwd=tmp_path, env={})
     out, err = helped.communicate(timeout=60)
+    process_logs.keep(process_logs.log_file(tmp_path / "processes", "help"), out, err)
     assert helped.returncode == 0, err[-3000:]
     assert "blocked import" not in err, err[-3000:]
     for command in ("demo", "hub", "kiosk", "provision", "hardware"):

@@ -8,7 +8,7 @@ ends (best effort: Python cannot vouch for copies a library made and freed).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,6 +23,9 @@ MM_PER_INCH = 25.4
 
 #: A scanned page: height × width × 3 (BGR) for colour, height × width for grey and line art.
 Image = npt.NDArray[np.uint8]
+#: Called with each page of a batch as soon as it is processed, in the order the sheets came
+#: out, from a scanning thread (not the caller's); what it raises fails the batch.
+PageReady = Callable[["ScanResult"], None]
 
 
 class ScanMode(enum.StrEnum):
@@ -201,8 +204,11 @@ class Scanner(Protocol):
         """Scan one page."""
         ...
 
-    def scan_batch(self, options: ScanOptions) -> list[ScanResult]:
-        """Scan every page in the feeder (or the one on the glass)."""
+    def scan_batch(
+        self, options: ScanOptions, on_page: PageReady | None = None
+    ) -> list[ScanResult]:
+        """Scan every page in the feeder (or the one on the glass); ``on_page`` gets each
+        page as soon as it is ready, before the next sheets are in."""
         ...
 
     def status(self) -> ScannerStatus:

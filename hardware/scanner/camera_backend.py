@@ -16,6 +16,7 @@ from hardware.health import DeviceHealth, DeviceState
 from hardware.scanner import postprocess
 from hardware.scanner.base import (
     DEVICE_NAME,
+    PageReady,
     ScanMode,
     ScannerStatus,
     ScanOptions,
@@ -91,9 +92,18 @@ class CameraScanner:
             logger.info("no page edges in the camera picture: keeping the whole frame")
         return result
 
-    def scan_batch(self, options: ScanOptions) -> list[ScanResult]:
+    def scan_batch(
+        self, options: ScanOptions, on_page: PageReady | None = None
+    ) -> list[ScanResult]:
         """The one page in front of the camera."""
-        return [self.scan(options)]
+        page = self.scan(options)
+        if on_page is not None:
+            try:
+                on_page(page)
+            except BaseException:
+                page.wipe()
+                raise
+        return [page]
 
     def status(self) -> ScannerStatus:
         """A camera offers one source, every mode, and its own fixed resolution."""

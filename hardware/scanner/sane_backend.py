@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from hardware.health import DeviceHealth
 from hardware.scanner import postprocess, sane_library, sane_options
 from hardware.scanner.base import (
     Image,
+    PageReady,
     ScanMode,
     ScannerStatus,
     ScanOptions,
@@ -220,34 +221,55 @@ class SaneScanner:
                 self._pages += 1
         return self._process(image, options.mode, dpi)
 
-    def scan_batch(self, options: ScanOptions) -> list[ScanResult]:
+    def scan_batch(
+        self, options: ScanOptions, on_page: PageReady | None = None
+    ) -> list[ScanResult]:
         """Every page in the feeder (ADF), or the one page on the glass.
 
         Each sheet is post-processed as soon as it is read, while the feeder reads the next
         (OpenCV and zlib let go of the GIL while they work): when the last sheet is in, only
-        it is left to process.
+        it is left to process. ``on_page`` gets each page from the thread that processed it,
+        in the order the sheets came out, so that the first pages can be on their way while
+        the feeder still reads the rest. A page that fails, or that ``on_page`` refuses (by
+        raising), fails the batch: the feeder stops at the sheet it is reading, the pages not
+        yet handed over are erased; those handed over are the receiver's to erase.
         """
         if options.source is ScanSource.FLATBED:
-            return [self.scan(options)]
+            page = self.scan(options)
+            if on_page is not None:
+                _deliver_or_wipe(on_page, page)
+            return [page]
         pages: list[Future[ScanResult]] = []
+        in_order = _InOrder(on_page)
         workers = min(os.cpu_count() or 1, _MAX_WORKERS)
         with ThreadPoolExecutor(workers, thread_name_prefix="scan-page") as pool:
             try:
                 with self._session():
                     sane_options.configure(self._dev, options, self._set, model=self._model)
                     dpi = self._dpi(options.resolution)
-                    for image in self._feeder_pages():
-                        pages.append(pool.submit(self._process, image, options.mode, dpi))
+                    with closing(self._feeder_pages()) as sheets:
+                        for index, image in enumerate(sheets):
+                            pages.append(
+                                pool.submit(
+                                    in_order.run, index, self._process, image, options.mode, dpi
+                                )
+                            )
+                            if in_order.stopped:
+                                # A page failed or its receiver refused it: the batch has
+                                # failed, and the sheets left stay in the feeder unread.
+                                break
                     if not pages:
                         raise NoDocument("The document feeder is empty", device="scanner")
                     with self._lock:
                         self._pages += len(pages)
                 return [page.result() for page in pages]
             except BaseException:
-                _wipe_pages(pages)
+                in_order.stop()
+                # A page already handed over is its receiver's to erase.
+                _wipe_pages([page for i, page in enumerate(pages) if i not in in_order.handed])
                 raise
 
-    def _feeder_pages(self) -> Iterator[Image]:
+    def _feeder_pages(self) -> Generator[Image, None, None]:
         sheets = self._dev.multi_scan()
         try:
             while True:
@@ -325,6 +347,63 @@ class SaneScanner:
             logger.info("scanner %s closed", self._name)
             if self._on_close is not None:
                 self._on_close()
+
+
+class _InOrder:
+    """Hands the pages of a batch to a callback in sheet order, from the threads that process
+    them: page ``n`` waits for page ``n - 1`` to be handed over. Tasks leave the pool's queue
+    in the order they were submitted, so a page only ever waits for pages already being
+    processed, never for one that has no thread yet."""
+
+    def __init__(self, on_page: PageReady | None) -> None:
+        self._on_page = on_page
+        #: The pages handed over so far, by index.
+        self.handed: set[int] = set()
+        self._next = 0
+        self._stopped = False
+        self._turn = threading.Condition()
+
+    def run(
+        self, index: int, process: Callable[[Image, ScanMode, float], ScanResult], *args: Any
+    ) -> ScanResult:
+        """Process page ``index`` with ``process(*args)``, then hand it over in its turn."""
+        try:
+            page = process(*args)
+            with self._turn:
+                self._turn.wait_for(lambda: self._next == index or self._stopped)
+                if self._on_page is not None and not self._stopped:
+                    _deliver_or_wipe(self._on_page, page)
+                    self.handed.add(index)
+            return page
+        except BaseException:
+            # A page that fails stops the hand-over: the batch fails, later pages reach nobody.
+            self.stop()
+            raise
+        finally:
+            with self._turn:
+                self._next = max(self._next, index + 1)
+                self._turn.notify_all()
+
+    def stop(self) -> None:
+        """Hand over no more pages (the batch failed)."""
+        with self._turn:
+            self._stopped = True
+            self._turn.notify_all()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the batch has failed: no more pages are handed over."""
+        with self._turn:
+            return self._stopped
+
+
+def _deliver_or_wipe(on_page: PageReady, page: ScanResult) -> None:
+    """Hand ``page`` over; a receiver that fails leaves it erased."""
+    try:
+        on_page(page)
+    except BaseException:
+        page.wipe()
+        raise
 
 
 def _wipe_pages(pages: list[Future[ScanResult]]) -> None:

@@ -73,7 +73,7 @@ def appointment_calendar(
     event.add("dtend", _utc(facts.ends_at))
     event.add("summary", texts.tr(texts.ICS_SUMMARY, lang).format(errand=facts.errand))
     if facts.channel is Channel.HOME_VIDEO:
-        location = texts.tr(texts.ICS_VIDEO_LOCATION, lang).format(url=facts.manage_url)
+        location = texts.tr(texts.ICS_VIDEO_LOCATION, lang).format(url=facts.video_url)
     else:
         location = facts.place
     event.add("location", location)

@@ -31,6 +31,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from contract.appointments import (
+    VIDEO_PATH,
     Appointment,
     AppointmentDocument,
     AppointmentStatus,
@@ -317,6 +318,13 @@ def manage_page(
                 day=day_label(starts.date(), lang), time=time_label(starts, offer.timezone, lang)
             )
             if offer.channel == Channel.HOME_VIDEO and changeable
+            else ""
+        ),
+        # The call's page: the same token under VIDEO_PATH (hub.web_visits.page).
+        join_href=(
+            url(f"{VIDEO_PATH}{token}", lang=lang)
+            if offer.channel == Channel.HOME_VIDEO
+            and appointment.status in (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
             else ""
         ),
         changeable=changeable,

@@ -22,7 +22,7 @@ from babel.dates import format_date, format_time
 from jinja2 import Environment
 
 from cabina.i18n import translations
-from contract.appointments import Channel, RefusalCode
+from contract.appointments import MANAGE_PATH, VIDEO_PATH, Channel, RefusalCode
 from contract.languages import CITIZEN_LANGUAGES
 
 PACKAGE = "hub.appointments"
@@ -183,12 +183,19 @@ class NoticeFacts:
     starts_at: datetime
     ends_at: datetime
     what_to_bring: str | None
-    #: The management link (for a home video appointment, also the link of the call).
+    #: The management link (a home video appointment's call is at :attr:`video_url`).
     manage_url: str
     #: Where to book again (a cancellation's notice).
     book_url: str
     #: The time it had before it was moved.
     old_starts_at: datetime | None = None
+
+    @property
+    def video_url(self) -> str:
+        """The page of a home video appointment's call: the management link's token under
+        :data:`VIDEO_PATH`."""
+        base, _sep, token = self.manage_url.rpartition(MANAGE_PATH)
+        return f"{base}{VIDEO_PATH}{token}" if _sep else self.manage_url
 
     @property
     def place(self) -> str:
@@ -295,9 +302,9 @@ def email_notice(facts: NoticeFacts) -> EmailText:
             subject = tr(RECEIPT_SUBJECT, lang).format(**names)
             intro = tr(RECEIPT_INTRO, lang)
         if facts.channel is Channel.HOME_VIDEO:
-            paragraphs.append(tr(VIDEO_LINK, lang).format(url=facts.manage_url))
+            paragraphs.append(tr(VIDEO_LINK, lang).format(url=facts.video_url))
             if facts.kind == "reminder":
-                button = tr(VIDEO_BUTTON, lang)
+                button, button_url = tr(VIDEO_BUTTON, lang), facts.video_url
         elif facts.channel is Channel.CABIN_VIDEO:
             paragraphs.append(tr(CABIN_ADVICE, lang))
         else:
@@ -352,7 +359,7 @@ def sms_notice(facts: NoticeFacts) -> str:
     if facts.kind == "cancelled":
         return tr(SMS_CANCELLED, lang).format(**names)
     if facts.kind == "reminder" and facts.channel is Channel.HOME_VIDEO:
-        return tr(SMS_VIDEO_REMINDER, lang).format(**names, url=facts.manage_url)
+        return tr(SMS_VIDEO_REMINDER, lang).format(**names, url=facts.video_url)
     message = {"reminder": SMS_REMINDER, "moved": SMS_MOVED}.get(facts.kind, SMS_RECEIPT)
     text = tr(message, lang).format(**names, url=facts.manage_url)
     excess = len(text) - SMS_LENGTH

@@ -10,9 +10,8 @@ Where an appointment ends up:
 
 - ``done`` once the call of the visit it joined was answered and is over (the call ended, or
   the agent wrapped the attention up): :meth:`Visits.mark_done`, run by the hub's sweeper.
-- ``no_show`` when nobody joined by the end of the grace time, at a cabin or at the desk
-  (:meth:`Visits.mark_no_shows`). A video call from home is never marked: the citizen's web
-  client that would join it does not exist yet, so the hub has no arrival to wait for.
+- ``no_show`` when nobody joined by the end of the grace time, at a cabin, at the desk or
+  from home by the appointment's link (:meth:`Visits.mark_no_shows`).
 - A citizen who checked in and left before an agent answered stays ``checked_in``: they came,
   so ``no_show`` would be false, and they may still join again while the grace time lasts
   (the visit's attention keeps the cancelled call).
@@ -52,8 +51,9 @@ from hub.models import Attention
 logger = logging.getLogger(__name__)
 
 
-#: The channels whose citizens join (at a cabin, or at the desk) and so can fail to.
-JOINED_CHANNELS = (Channel.CABIN_VIDEO, Channel.IN_PERSON)
+#: The channels whose citizens join (at a cabin, at the desk, or from home by the link) and
+#: so can fail to.
+JOINED_CHANNELS = (Channel.CABIN_VIDEO, Channel.IN_PERSON, Channel.HOME_VIDEO)
 
 
 class NotYours(Exception):
@@ -144,7 +144,7 @@ class Visits(AppointmentsBase):
                     "not_changeable", "Expected an appointment not yet over", reason="over"
                 )
             else:
-                _refuse_unless_joinable(row, offer, now)
+                refuse_unless_joinable(row, offer, now)
                 row.status = AppointmentStatus.CHECKED_IN
                 row.checked_in_at = now
                 row.joined_attention_id = attention_id
@@ -212,7 +212,7 @@ class Visits(AppointmentsBase):
                 raise AppointmentRefused(
                     "not_changeable", "Expected an appointment not yet over", reason="over"
                 )
-            _refuse_unless_joinable(row, offer, now)
+            refuse_unless_joinable(row, offer, now)
             row.status = AppointmentStatus.CHECKED_IN
             row.checked_in_at = now
             session.flush()
@@ -308,8 +308,8 @@ class Visits(AppointmentsBase):
         """Mark booked appointments past their grace time as no-shows; how many.
 
         An appointment at a cabin is joined by checking in there, one in person by the agent
-        marking the arrival at the desk. A video call from home is never marked: the citizen's
-        web client that would join it does not exist yet, so the hub has no arrival to wait for.
+        marking the arrival at the desk, a video call from home by the citizen identifying
+        with the appointment's link (:mod:`hub.web_visits`).
         """
         marked = 0
         waiting = (
@@ -346,7 +346,7 @@ class Visits(AppointmentsBase):
         return marked
 
 
-def _refuse_unless_joinable(row: AppointmentRow, offer: AppointmentOffer, now: datetime) -> None:
+def refuse_unless_joinable(row: AppointmentRow, offer: AppointmentOffer, now: datetime) -> None:
     """``too_early`` or ``too_late`` outside the window in which a citizen may join."""
     if now < row.starts_at - CHECK_IN_EARLY:
         raise AppointmentRefused(

@@ -95,6 +95,8 @@ class AttentionOut(BaseModel):
     consent_recording: bool
     closed_at: datetime | None
     citizen_ref: str | None
+    #: ``cabin``, ``web`` (a video visit from home) or ``desk``; ``None`` if no event says.
+    channel: str | None = None
 
 
 class TimelineItem(BaseModel):

@@ -79,7 +79,8 @@ class IdentityOut(BaseModel):
     method: str
     document_type: str | None
     verified_at: datetime
-    verified_by: Literal["agent", "cabin"]
+    #: ``link_and_code``: a citizen at home, by their appointment's link and a code sent to them.
+    verified_by: Literal["agent", "cabin", "link_and_code"]
 
 
 class HistoryDocument(BaseModel):
@@ -158,10 +159,18 @@ def _identity(session: Session, attention_id: str) -> tuple[IdentityOut, str] | 
                 method=str(data.get("method", "unknown")),
                 document_type=data.get("document_type"),
                 verified_at=entry.occurred_at,
-                verified_by="cabin" if entry.actor.startswith("cabin:") else "agent",
+                verified_by=_verifier(entry.actor),
             )
             return identity, data["citizen_ref"]
     return None
+
+
+def _verifier(actor: str) -> Literal["agent", "cabin", "link_and_code"]:
+    if actor.startswith("cabin:"):
+        return "cabin"
+    if actor.startswith("web:"):
+        return "link_and_code"
+    return "agent"
 
 
 def _history(session: Session, ref: str, current: str) -> list[HistoryItem]:

@@ -13,6 +13,11 @@ sign       the agent     PDF
 show       the agent     PDF (a page the cabin shows the citizen)
 =========  ============  ==============================================
 
+A feeder batch reaches the agent sheet by sheet: the cabin uploads each sheet as a scan of
+its own as soon as it is scanned, then asks ``POST /api/calls/{call_id}/documents/batch``
+(``{"pages": [scan ids]}``) for the batch's PDF, which the hub joins from those scans, so
+that no page crosses the cabin's link twice.
+
 A PDF is parsed for real (:func:`hub.documents.pdf_problem`) before it is stored. Only the
 two parties of a connected call may upload, and only they may read
 (``GET /api/documents/{document_id}``). How long documents are kept, and what of them goes in
@@ -28,21 +33,26 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from contract.events import EventKind
 from hub.audit import actor_of, audit
 from hub.deps import ClockDep, DocumentsDep, LogDep, SwitchboardDep, UserOrCabin, invalid
 from hub.documents import (
     JPEG,
+    MAX_PDF_PAGES,
     PDF,
     DocumentStore,
     LiveCall,
+    LiveCalls,
+    StoredDocument,
     detect_type,
+    join_pdfs,
     party_of,
     pdf_problem,
     record_upload,
 )
+from hub.models import Cabin, User
 from hub.refusals import refused
 
 logger = logging.getLogger(__name__)
@@ -62,6 +72,20 @@ _ACCEPTED: dict[str, dict[str, frozenset[str]]] = {
 }
 
 
+_DOCUMENT_ID = r"^[0-9a-f-]{36}$"
+
+
+class ScanBatchIn(BaseModel):
+    """The sheets of a feeder batch, each already uploaded as a scan, in the feeder's order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pages: Annotated[
+        list[Annotated[str, Field(pattern=_DOCUMENT_ID)]],
+        Field(min_length=2, max_length=MAX_PDF_PAGES),
+    ]
+
+
 class DocumentOut(BaseModel):
     """A stored document, as its uploader is told."""
 
@@ -72,6 +96,74 @@ class DocumentOut(BaseModel):
     size: int
     sha256: str
     created_at: datetime
+
+
+def _out(document: StoredDocument) -> DocumentOut:
+    return DocumentOut(
+        document_id=document.document_id,
+        call_id=document.call_id,
+        purpose=document.purpose,
+        content_type=document.content_type,
+        size=document.size,
+        sha256=document.sha256,
+        created_at=document.created_at,
+    )
+
+
+def _connected_call(
+    calls: LiveCalls, call_id: str, principal: User | Cabin
+) -> tuple[LiveCall, str]:
+    """The connected call ``call_id`` and which of its parties ``principal`` is."""
+    call = calls.call(call_id)
+    if call is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No current call {call_id!r}")
+    party = party_of(call.cabin_id, call.agent_id, principal)
+    if party is None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"Expected the cabin or the agent of call {call_id}, but got neither",
+        )
+    if call.answered_at is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"Expected call {call_id} to be connected, but it is still waiting",
+        )
+    return call, party
+
+
+def _batch_pages(
+    documents: DocumentStore, call: LiveCall, pages: list[str], now: datetime
+) -> list[bytes]:
+    """The PDFs of a batch's sheets: scans of ``call`` this store still keeps, each once, read
+    from the disk only when together they fit in one document."""
+    if len(set(pages)) != len(pages):
+        raise invalid(("body", "pages"), "Expected each sheet once, but a scan is named twice")
+    total = 0
+    for index, document_id in enumerate(pages):
+        facts = documents.facts(document_id, now)
+        if (
+            facts is None
+            or facts.call_id != call.call_id
+            or facts.purpose != "scan"
+            or facts.content_type != PDF
+        ):
+            raise invalid(
+                ("body", "pages", str(index)),
+                f"Expected a PDF scan of call {call.call_id}, but got {document_id!r}",
+            )
+        total += facts.size
+    if total > MAX_DOCUMENT_BYTES:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            detail=f"Expected sheets of at most {MAX_DOCUMENT_BYTES} bytes in all, but got {total}",
+        )
+    bodies = []
+    for index, document_id in enumerate(pages):
+        found = documents.get(document_id, now)
+        if found is None:  # swept since it was looked at
+            raise invalid(("body", "pages", str(index)), f"No document {document_id!r} any more")
+        bodies.append(found[1])
+    return bodies
 
 
 def _accepted(party: str, purpose: str) -> frozenset[str]:
@@ -139,20 +231,7 @@ def build_router() -> APIRouter:
         source: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f-]{36}$")] = None,
     ) -> DocumentOut:
         """Store a document of a connected call, sent as the raw request body."""
-        call = switchboard.call(call_id)
-        if call is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No current call {call_id!r}")
-        party = party_of(call.cabin_id, call.agent_id, principal)
-        if party is None:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                detail=f"Expected the cabin or the agent of call {call_id}, but got neither",
-            )
-        if call.answered_at is None:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                detail=f"Expected call {call_id} to be connected, but it is still waiting",
-            )
+        call, party = _connected_call(switchboard, call_id, principal)
         accepted = _accepted(party, purpose)
         # The route's max_body_size answers 413 to a larger body before it is read in full.
         body = await request.body()
@@ -176,15 +255,51 @@ def build_router() -> APIRouter:
         )
         await run_in_threadpool(record_upload, log, document, principal, source)
         logger.info("document %s (%s) stored for call %s", document.document_id, purpose, call_id)
-        return DocumentOut(
-            document_id=document.document_id,
-            call_id=document.call_id,
-            purpose=document.purpose,
-            content_type=document.content_type,
-            size=document.size,
-            sha256=document.sha256,
-            created_at=document.created_at,
+        return _out(document)
+
+    @router.post(
+        "/calls/{call_id}/documents/batch",
+        status_code=status.HTTP_201_CREATED,
+        responses=refused(403, 409, 413),
+    )
+    async def join_batch(
+        call_id: str,
+        batch: ScanBatchIn,
+        principal: UserOrCabin,
+        log: LogDep,
+        clock: ClockDep,
+        documents: DocumentsDep,
+        switchboard: SwitchboardDep,
+    ) -> DocumentOut:
+        """The PDF of a feeder batch, joined from the scans of its sheets the cabin sent."""
+        call, party = _connected_call(switchboard, call_id, principal)
+        if party != "cabin":
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"Expected the cabin of call {call_id} to send its scans, but got the agent",
+            )
+        bodies = await run_in_threadpool(_batch_pages, documents, call, batch.pages, clock())
+        joined = await run_in_threadpool(join_pdfs, bodies)
+        if len(joined) > MAX_DOCUMENT_BYTES:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                detail=f"Expected a batch of at most {MAX_DOCUMENT_BYTES} bytes, "
+                f"but its PDF has {len(joined)}",
+            )
+        problem = await run_in_threadpool(pdf_problem, joined)
+        if problem is not None:
+            raise invalid(("body", "pages"), f"Expected sheets that make one PDF, but {problem}")
+        document = await run_in_threadpool(
+            documents.save, joined, call=call, purpose="scan", content_type=PDF, created_at=clock()
         )
+        await run_in_threadpool(record_upload, log, document, principal, None, batch.pages)
+        logger.info(
+            "batch %s of %d sheets joined for call %s",
+            document.document_id,
+            len(batch.pages),
+            call_id,
+        )
+        return _out(document)
 
     @router.get(
         "/documents/{document_id}",

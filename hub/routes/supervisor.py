@@ -58,8 +58,8 @@ MAX_EXPORT_DAYS = 366
 _NOTEWORTHY = frozenset({"warning", "fault", "missing"})
 # One word per column, in order (a list literal would take a line each).
 _CSV_COLUMNS = (  # noqa: SIM905
-    "attention_id started_at site cabin language service agent queued_at answered_at ended_at "
-    "wait_s talk_s topic outcome satisfaction closed_at"
+    "attention_id started_at site cabin channel language service agent queued_at answered_at "
+    "ended_at wait_s talk_s topic outcome satisfaction closed_at"
 ).split()
 
 
@@ -352,7 +352,8 @@ def _csv_rows(database: Database, start: datetime, end: datetime, timezone: str)
             .execution_options(yield_per=500)
         )
         for count, (a, site, cabin, agent) in enumerate(session.execute(query), start=1):
-            values: tuple[object, ...] = (a.id, a.started_at, site, cabin, a.language, a.service)
+            values: tuple[object, ...] = (a.id, a.started_at, site, cabin, a.channel)
+            values += (a.language, a.service)
             values += (agent, a.queued_at, a.answered_at, a.ended_at, a.wait_s, a.talk_s)
             values += (a.topic, a.outcome, a.satisfaction, a.closed_at)
             writer.writerow([_cell(value, zone) for value in values])

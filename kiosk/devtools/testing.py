@@ -22,6 +22,9 @@ from pathlib import Path
 
 #: Window size of the scenario's process, ``WIDTHxHEIGHT``.
 SIZE_ENV = "CABINA_UI_SIZE"
+#: A directory where each scenario's output is also appended to ``<function>.log``, for a test
+#: suite that reads its processes' logs (for personal data, say); unset, it is only returned.
+LOG_DIR_ENV = "CABINA_SCENARIO_LOG_DIR"
 _TAIL_CHARS = 6000
 
 
@@ -41,7 +44,15 @@ def _environment(extra: Mapping[str, str] | None) -> dict[str, str]:
     return env
 
 
+def _keep(function: str, output: str) -> None:
+    directory = os.environ.get(LOG_DIR_ENV)
+    if directory:
+        with (Path(directory) / f"{function}.log").open("a", encoding="utf-8") as log:
+            log.write(output)
+
+
 def _check(function: str, returncode: int, output: str) -> str:
+    _keep(function, output)
     if returncode != 0:
         raise ScenarioFailed(
             f"Expected scenario {function} to pass, but its process exited with {returncode}:\n"

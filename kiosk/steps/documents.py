@@ -3,7 +3,9 @@
 Documents travel over HTTP, not the WebSocket: the cabin uploads a scan (a PDF, then a small
 JPEG preview of its first page) or a signed PDF to
 ``POST /api/calls/{call_id}/documents?purpose=scan|preview|signed`` (the raw file as the body) and
-downloads what the agent wants printed or signed from ``GET /api/documents/{id}``. A failure
+downloads what the agent wants printed or signed from ``GET /api/documents/{id}``. The sheets
+of a feeder batch go up one by one as they are scanned; the hub then joins them into the
+batch's PDF (``POST /api/calls/{call_id}/documents/batch``), so no page is sent twice. A failure
 is a :class:`~kiosk.steps.errors.StepError` (``upload_failed``, ``download_failed``).
 """
 
@@ -49,6 +51,24 @@ class DocumentClient:
         if response.status_code != 201:
             raise StepError(
                 "upload_failed", f"Expected HTTP 201 for the upload, but got {response.status_code}"
+            )
+        return str(response.json()["document_id"])
+
+    async def join(self, call_id: str, pages: list[str]) -> str:
+        """Have the hub join the scans ``pages`` (a feeder batch's sheets, already uploaded one
+        by one) into one PDF for the agent of ``call_id``; returns its document id."""
+        try:
+            response = await self._http.post(
+                f"{self._base}/api/calls/{call_id}/documents/batch",
+                json={"pages": pages},
+                headers=self._headers,
+            )
+        except httpx.HTTPError as exc:
+            raise StepError("upload_failed", f"{type(exc).__name__} joining the pages") from exc
+        if response.status_code != 201:
+            raise StepError(
+                "upload_failed",
+                f"Expected HTTP 201 for the joined pages, but got {response.status_code}",
             )
         return str(response.json()["document_id"])
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any, Literal
 from contract import signalling as p
 from hardware.errors import DeviceMissing, HardwareError
 from hardware.receipt_printer import Align, Ticket
-from hardware.scanner.base import ScanMode, ScanOptions, ScanSource
+from hardware.scanner.base import ScanMode, ScanOptions, ScanResult, ScanSource
 from hardware.scanner.postprocess import document_pdf
 from kiosk.flow.events import StepFinished, StepPrepared
 from kiosk.steps.documents import DocumentClient
@@ -77,9 +78,10 @@ class StepRunner:
         """Do the step's device work, tell the agent how it went, and return the outcome."""
         document_id: str | None = None
         preview_id: str | None = None
+        pages: int | None = None
         try:
             if request.kind == "scan":
-                document_id, preview_id = await self._scan(request)
+                document_id, preview_id, pages = await self._scan(request)
             elif request.kind == "print_a4":
                 document_id = await self._print_a4(request)
             elif request.kind == "print_receipt":
@@ -94,7 +96,9 @@ class StepRunner:
         finally:
             if signature is not None:
                 signature[:] = bytes(len(signature))
-        return self._finish(request, "done", document_id=document_id, preview_id=preview_id)
+        return self._finish(
+            request, "done", document_id=document_id, preview_id=preview_id, pages=pages
+        )
 
     def _finish(
         self,
@@ -104,6 +108,7 @@ class StepRunner:
         error: str | None = None,
         document_id: str | None = None,
         preview_id: str | None = None,
+        pages: int | None = None,
     ) -> StepFinished:
         if request.step_id in self._cancelled:
             self._cancelled.discard(request.step_id)
@@ -114,6 +119,7 @@ class StepRunner:
                 error=error,
                 document_id=document_id,
                 preview_document_id=preview_id,
+                pages=pages,
             )
         return StepFinished(request.step_id, status, error=error, document_id=document_id)
 
@@ -125,8 +131,15 @@ class StepRunner:
 
     # --- the kinds of step ------------------------------------------------------------------
 
-    async def _scan(self, request: p.StepRequest) -> tuple[str, str]:
-        """Scan, upload the document as one PDF and its preview; their document ids."""
+    async def _scan(self, request: p.StepRequest) -> tuple[str, str, int | None]:
+        """Scan, upload the document as one PDF and its preview: their document ids, and how
+        many sheets came from the feeder.
+
+        From the feeder, each sheet goes to the agent as soon as it is processed (its own
+        one-page PDF and preview, in a ``progress`` update naming the page), while the next
+        sheets are read; when the feeder is empty, the hub joins those sheets into the PDF of
+        the whole batch.
+        """
         scanner = self._device("scanner")
         params = request.params
         try:
@@ -137,27 +150,92 @@ class StepRunner:
             )
         except (TypeError, ValueError) as exc:
             raise StepError("bad_params", f"Expected scan options the cabin knows ({exc})") from exc
-        # Every sheet of the feeder, or the one page on the glass.
+        if options.source is ScanSource.ADF:
+            return await self._scan_feeder(request, scanner, options)
         pages = await asyncio.to_thread(scanner.scan_batch, options)
+        try:
+            self._update(request, "progress", progress=0.5)
+            return *await self._upload_scan(request.call_id, pages), None
+        finally:
+            for page in pages:
+                page.wipe()
+
+    async def _scan_feeder(
+        self, request: p.StepRequest, scanner: Any, options: ScanOptions
+    ) -> tuple[str, str, int]:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Queue[ScanResult | None] = asyncio.Queue()
+        received: list[ScanResult] = []
+        sent: list[tuple[str, str]] = []  # each page's PDF and preview ids
+        # Set once nobody sends pages any more (a sheet failed to upload, or the step was
+        # cancelled): the next sheet stops the feeder, and a page still on its way is wiped.
+        closed = threading.Event()
+
+        def deliver(page: ScanResult) -> None:  # in the event loop
+            if closed.is_set():
+                page.wipe()
+            else:
+                ready.put_nowait(page)
+
+        def on_page(page: ScanResult) -> None:  # in a scanning thread
+            if closed.is_set():
+                raise _BatchStopped("Expected a sender for the page, but the batch stopped")
+            loop.call_soon_threadsafe(deliver, page)
+
+        async def send_pages() -> None:
+            try:
+                while (page := await ready.get()) is not None:
+                    received.append(page)
+                    ids = await self._upload_scan(request.call_id, [page])
+                    page.wipe()  # the hub has it, and joins the batch's PDF from what it has
+                    sent.append(ids)
+                    self._update(
+                        request, "progress", document_id=ids[0], preview_document_id=ids[1],
+                        page=len(sent),
+                    )  # fmt: skip
+            finally:
+                closed.set()
+
+        sender = asyncio.create_task(send_pages())
+        try:
+            try:
+                await asyncio.to_thread(scanner.scan_batch, options, on_page)
+            except _BatchStopped:
+                pass  # the sender stopped the feeder: awaiting it raises why
+            finally:
+                # Every page handed over is queued before scan_batch returns or raises.
+                ready.put_nowait(None)
+            await sender
+            if len(received) == 1:
+                return *sent[0], 1  # one sheet: its PDF is the document
+            # The hub joins the sheets it already has: none is sent a second time.
+            pdf_id = await self._documents.join(request.call_id, [ids[0] for ids in sent])
+            return pdf_id, sent[0][1], len(received)
+        finally:
+            closed.set()
+            if not sender.done():
+                sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+            while not ready.empty():
+                if (page := ready.get_nowait()) is not None:
+                    received.append(page)
+            for page in received:
+                page.wipe()
+
+    async def _upload_scan(self, call_id: str, pages: list[ScanResult]) -> tuple[str, str]:
+        """Upload ``pages`` as one PDF, then the first page's preview; their document ids."""
         pdf = bytearray()
         try:
             pdf = await asyncio.to_thread(document_pdf, pages)
-            self._update(request, "progress", progress=0.5)
             document_id = await self._documents.upload(
-                request.call_id, pdf, purpose="scan", content_type="application/pdf"
+                call_id, pdf, purpose="scan", content_type="application/pdf"
             )
-            preview_id = await self._documents.upload(
-                request.call_id,
-                pages[0].jpeg,
-                purpose="preview",
-                content_type="image/jpeg",
-                source=document_id,
-            )
-            return document_id, preview_id
         finally:
             pdf[:] = bytes(len(pdf))
-            for page in pages:
-                page.wipe()
+        preview_id = await self._documents.upload(
+            call_id, pages[0].jpeg, purpose="preview", content_type="image/jpeg", source=document_id
+        )
+        return document_id, preview_id
 
     async def _print_a4(self, request: p.StepRequest) -> str | None:
         copies = _copies(request.params.get("copies", 1))
@@ -223,6 +301,10 @@ class StepRunner:
     def _new_file(self, step_id: str, suffix: str) -> Path:
         self._work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         return self._work_dir / f"{step_id}-{uuid.uuid4().hex[:8]}.{suffix}"
+
+
+class _BatchStopped(Exception):
+    """A feeder page came when nobody sends pages any more: the feeder stops there."""
 
 
 def _copies(value: object) -> int:

@@ -25,6 +25,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from argon2 import PasswordHasher
 from padron.office import free_port
 from sqlalchemy import select
+from support import process_logs
 from support.clock import FakeClock
 
 from contract.appointments import AppointmentStatus, BookedVia, Channel
@@ -395,12 +396,13 @@ def run_sender(database_url: str, port: int) -> None:
     sender.deliver_due(NOW)
 
 
-def sender_process(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    """A hub process of its own that sends what is due, started from the project's root."""
+def sender_process(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """A hub process of its own that sends what is due, started from the project's root; its
+    output goes to ``log``."""
     root = Path(__file__).resolve().parents[2]
     code = (
         "import sys; sys.path[:0] = ['tests', '.']; "
         "from appointments.notice_fixtures import run_sender; "
         f"run_sender({database_url!r}, {port})"
     )
-    return subprocess.Popen([sys.executable, "-c", code], cwd=root)
+    return process_logs.popen([sys.executable, "-c", code], log=log, cwd=root)

@@ -99,7 +99,8 @@ def test_a_video_appointment_from_home_is_located_at_its_link() -> None:
         facts(lang="en", channel=Channel.HOME_VIDEO), appointment_id="v", sequence=1, stamp=SPRING
     )
     [event] = parsed(data).walk("VEVENT")
-    assert str(event["LOCATION"]) == f"Video call: {URL}"
+    # The page of the call: the management link's token under /cita/v/.
+    assert str(event["LOCATION"]) == f"Video call: {URL.replace('/cita/g/', '/cita/v/')}"
     assert str(event["SUMMARY"]) == "Appointment: Padrón"
 
 
@@ -166,7 +167,10 @@ def test_every_notice_is_written_in_every_language(kind: str, lang: str) -> None
         assert "Lucía Ficticia Ejemplo" in words.text and words.html.startswith("<!DOCTYPE html>")
         assert "{" not in words.text + words.subject
         if kind != "cancelled":
-            assert URL in words.text and f'href="{URL}"' in words.html
+            # A video call's reminder leads to the call's page, the others to the management's.
+            video = kind == "reminder" and channel is Channel.HOME_VIDEO
+            link = URL.replace("/cita/g/", "/cita/v/") if video else URL
+            assert link in words.text and f'href="{link}"' in words.html
         sms = texts.sms_notice(facts(kind, lang=lang, channel=channel))
         assert "CP-7K3M-Q9XA" in sms and "{" not in sms
         assert len(sms) <= texts.SMS_LENGTH, sms

@@ -31,6 +31,7 @@ from appointments.notice_fixtures import (
     smtp_settings,
 )
 from icalendar import Calendar
+from support import process_logs
 from support.clock import FakeClock
 
 from contract.appointments import BookedVia, Channel, MoveRequest, token_from_link
@@ -188,13 +189,13 @@ def test_each_reminder_is_sent_once_across_a_restart(
 
 
 def test_a_crash_after_delivery_sends_the_notice_again_once_with_the_same_message_id(
-    place: Place, smtp: tuple[Mailbox, int]
+    place: Place, smtp: tuple[Mailbox, int], tmp_path: Path
 ) -> None:
     box, port = smtp
     appointment_id = place.book(STARTS, reminders=())
     url = place.database.url.render_as_string(hide_password=False)
     box.mode = "crash"
-    process = sender_process(url, port)
+    process = sender_process(url, port, process_logs.log_file(tmp_path / "processes", "sender"))
     box.crash_pid = process.pid
     assert process.wait(timeout=120) == -signal.SIGKILL
     [notice] = place.notices(appointment_id)
@@ -225,19 +226,18 @@ def test_a_video_reminder_carries_the_link_and_says_what_it_opens(
     reminder = next(m for m in box.parsed() if _subject(m).startswith("Lembrete"))
     body = reminder.get_body(("plain",))
     assert body is not None
-    link = _manage_url(appointment_id)
+    # The call's page: the management link's token under /cita/v/.
+    link = _manage_url(appointment_id).replace("/cita/g/", "/cita/v/")
     assert (
         "Á hora da cita, abra esta ligazón no seu móbil ou ordenador; a páxina amosa a súa cita"
         f" e di cando comeza a videochamada: {link}" in body.get_content()
     )
     texts = [text for _, text in gateway.sent]
-    assert any(
-        text.startswith("Videocita ") and _manage_url(appointment_id) in text for text in texts
-    )
+    assert any(text.startswith("Videocita ") and link in text for text in texts)
     receipt = next(m for m in box.parsed() if _subject(m).startswith("Cita"))
     [attachment] = list(receipt.iter_attachments())
     [event] = Calendar.from_ical(attachment.get_content()).walk("VEVENT")
-    assert str(event["LOCATION"]) == f"Videochamada: {_manage_url(appointment_id)}"
+    assert str(event["LOCATION"]) == f"Videochamada: {link}"
 
 
 def test_a_refusing_server_gets_the_notice_again_later_and_it_is_sent_once(

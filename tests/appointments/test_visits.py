@@ -170,7 +170,7 @@ def test_an_agent_marks_the_arrival_at_the_desk_and_the_rest_become_no_shows(
     assert appointments.mark_done(ends_at.replace(tzinfo=UTC)) == 0
 
 
-def test_only_an_in_person_appointment_arrives_at_the_desk_and_home_video_is_never_a_no_show(
+def test_only_an_in_person_appointment_arrives_at_the_desk_and_home_video_can_be_a_no_show(
     appointments: Appointments, office: Office, database: Database, clock: FakeClock
 ) -> None:
     start, boss = madrid(TUESDAY, 10), office.supervisor
@@ -180,7 +180,7 @@ def test_only_an_in_person_appointment_arrives_at_the_desk_and_home_video_is_nev
         appointments.mark_arrived(at_cabin.appointment_id, user_id=boss, only_own=False)
     assert (refused.value.code, refused.value.reason) == ("not_changeable", "not_in_person")
 
-    # Nothing joins a video call from home yet: missing it is not a no-show.
+    # A video call from home is joined by the link: nobody joining it is a no-show too.
     _channel(database, office, Channel.HOME_VIDEO)
-    assert appointments.mark_no_shows(start + timedelta(days=1)) == 0
-    assert _status(database, at_cabin.appointment_id) is AppointmentStatus.BOOKED
+    assert appointments.mark_no_shows(start + timedelta(days=1)) == 1
+    assert _status(database, at_cabin.appointment_id) is AppointmentStatus.NO_SHOW

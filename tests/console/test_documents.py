@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import uuid
+import zlib
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 from console.office import Connected, Office, connect_call, make_pdf, upload
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
 
 from hardware.scanner.base import PdfImage
 from hardware.scanner.postprocess import make_pdf as make_scan_pdf
@@ -197,6 +200,74 @@ async def test_a_scan_comes_as_a_pdf_with_a_preview_beside_it(
     ).json()["timeline"]
     scanned = [item for item in timeline if item["kind"] == "document.scanned"]
     assert [item["data"]["document_id"] for item in scanned] == [scan_id]
+
+
+def _sheet(shade: int) -> bytes:
+    """A scanned sheet as the cabin sends it: a one-page PDF of a grey picture."""
+    picture = bytearray(zlib.compress(bytes([shade]) * 80 * 60))
+    return bytes(make_scan_pdf([PdfImage(picture, "FlateDecode", "DeviceGray", 8, 80, 60, 25)]))
+
+
+async def test_a_feeder_batch_is_joined_from_the_sheets_the_cabin_sent(
+    office: Office, call: Connected, jpeg: bytes
+) -> None:
+    sheets = [
+        upload(office, call.call_id, "cabin", "scan", _sheet(shade)).json()["document_id"]
+        for shade in (40, 120, 200)
+    ]
+    batch_url = f"/api/calls/{call.call_id}/documents/batch"
+    joined = office.client.post(batch_url, json={"pages": sheets}, headers=office.headers("cabin"))
+    assert joined.status_code == 201, joined.text
+    assert (joined.json()["purpose"], joined.json()["content_type"]) == ("scan", "application/pdf")
+    got = office.client.get(
+        f"/api/documents/{joined.json()['document_id']}", headers=office.headers("laia")
+    )
+    pages = PdfReader(io.BytesIO(got.content), strict=True).pages
+    # Every sheet, in the order the cabin named them, with its picture as it was sent.
+    assert [page.images[0].data for page in pages] == [
+        PdfReader(io.BytesIO(_sheet(shade))).pages[0].images[0].data for shade in (40, 120, 200)
+    ]
+    await services_of(office.app).event_writer.flush()
+    timeline = office.client.get(
+        f"/api/attentions/{call.attention_id}", headers=office.headers("montse")
+    ).json()["timeline"]
+    scanned = {
+        item["data"]["document_id"]: item["data"]
+        for item in timeline
+        if item["kind"] == "document.scanned"
+    }
+    assert scanned[joined.json()["document_id"]]["page_document_ids"] == sheets
+
+    def join(who: str, pages: list[str]) -> httpx.Response:
+        return office.client.post(batch_url, json={"pages": pages}, headers=office.headers(who))
+
+    # Only the cabin joins its scans; only scans (PDFs) of this call, each once, two or more.
+    assert join("laia", sheets).status_code == 403
+    preview = office.client.post(
+        f"/api/calls/{call.call_id}/documents",
+        params={"purpose": "preview", "source": sheets[0]},
+        content=jpeg,
+        headers=office.headers("cabin"),
+    ).json()["document_id"]
+    photo = upload(office, call.call_id, "cabin", "scan", jpeg).json()["document_id"]
+    for pages, where in (
+        ([sheets[0], preview], "1"),
+        ([photo, sheets[0]], "0"),
+        ([sheets[0], str(uuid.uuid4())], "1"),
+        ([sheets[0], sheets[0]], None),
+    ):
+        refused = join("cabin", pages)
+        assert refused.status_code == 422, pages
+        if where is not None:
+            assert refused.json()["detail"][0]["loc"] == ["body", "pages", where]
+    assert join("cabin", sheets[:1]).status_code == 422
+    assert join("cabin", ["../../etc/passwd", sheets[0]]).status_code == 422
+    # Sheets that together outgrow one document are refused before they are read.
+    half = _pdf_of(MAX_DOCUMENT_BYTES // 2 + 1)
+    large = [
+        upload(office, call.call_id, "cabin", "scan", half).json()["document_id"] for _ in "ab"
+    ]
+    assert join("cabin", large).status_code == 413
 
 
 async def test_only_the_parties_of_a_connected_call_may_upload(

@@ -32,6 +32,7 @@ from hardware.scanner import (
     ScanMode,
     ScannerConfig,
     ScanOptions,
+    ScanResult,
     ScanSource,
     open_scanner,
     postprocess,
@@ -111,8 +112,11 @@ def test_area_larger_than_the_glass_is_clamped(scan_scanner: SaneScanner) -> Non
 
 def test_feeder_batch_returns_every_page(scan_scanner: SaneScanner) -> None:
     options = ScanOptions(resolution=25, source=ScanSource.ADF, width_mm=60, height_mm=40)
-    pages = scan_scanner.scan_batch(options)
+    handed: list[ScanResult] = []
+    pages = scan_scanner.scan_batch(options, handed.append)
     assert len(pages) == 10  # the test backend's feeder holds ten sheets
+    # Each page was handed over as it came, in the feeder's order: the very pages returned.
+    assert [id(page) for page in handed] == [id(page) for page in pages]
     assert all(page.image.shape[:2] == (39, 59) for page in pages)
     assert scan_scanner.status().counters["pages"] == 10
     # The agent receives them as one document: a PDF of ten pages, each the scanned size.
@@ -125,7 +129,25 @@ def test_feeder_batch_returns_every_page(scan_scanner: SaneScanner) -> None:
 
 
 def test_flatbed_batch_is_the_one_page(scan_scanner: SaneScanner) -> None:
-    assert len(scan_scanner.scan_batch(SMALL)) == 1
+    handed: list[ScanResult] = []
+    assert len(scan_scanner.scan_batch(SMALL, handed.append)) == 1
+    assert len(handed) == 1
+
+
+def test_a_receiver_that_fails_fails_the_batch(scan_scanner: SaneScanner) -> None:
+    handed: list[ScanResult] = []
+
+    def receive(page: ScanResult) -> None:
+        if len(handed) == 2:
+            raise ConnectionError("the hub went away")
+        handed.append(page)
+
+    options = ScanOptions(resolution=25, source=ScanSource.ADF, width_mm=60, height_mm=40)
+    with pytest.raises(ConnectionError):
+        scan_scanner.scan_batch(options, receive)
+    # The two pages handed over are the receiver's; no further page was handed over.
+    assert len(handed) == 2 and not any(page.wiped for page in handed)
+    assert len(scan_scanner.scan_batch(SMALL)) == 1  # and the scanner goes on working
 
 
 def test_first_device_is_used_when_none_is_named(scan_device: SaneSimulator) -> None:

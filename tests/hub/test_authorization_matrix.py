@@ -257,6 +257,69 @@ def _check_in(world: World, caller: str) -> Send:
     return Send(query={"attention_id": str(uuid.uuid4())}, json={"link": token})
 
 
+class _Texts:
+    """An SMS gateway that keeps what it is given: the codes of video visits."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, number: str, text: str) -> None:
+        self.sent.append((number, text))
+
+
+def _home_video(world: World) -> str:
+    """A booking turned into a video call from home starting in ten minutes, with a phone."""
+    token = _booked(world)
+    with world.log.database.write_transaction() as session:
+        row = session.scalars(
+            select(Appointment).where(Appointment.token_hash == token_digest(token))
+        ).one()
+        offer = session.get_one(AppointmentOffer, row.offer_id)
+        home = session.scalars(
+            select(AppointmentOffer).where(
+                AppointmentOffer.site_id == offer.site_id,
+                AppointmentOffer.channel == Channel.HOME_VIDEO,
+            )
+        ).first()
+        if home is None:
+            home = AppointmentOffer(
+                site_id=offer.site_id,
+                service=offer.service,
+                channel=Channel.HOME_VIDEO,
+                slot_minutes=offer.slot_minutes,
+                capacity=offer.capacity,
+                min_notice_minutes=offer.min_notice_minutes,
+                horizon_days=offer.horizon_days,
+                reminder_minutes=[],
+                grace_minutes=offer.grace_minutes,
+                what_to_bring={},
+                active=False,
+            )
+            session.add(home)
+            session.flush()
+        row.offer_id = home.id
+        row.starts_at, row.ends_at = NOW + timedelta(minutes=10), NOW + timedelta(minutes=30)
+        row.agent_id = None
+        row.phone = "612345678"
+    return token
+
+
+def _code_asked(world: World, caller: str) -> Send:
+    services_of(world.app).web_visits.sms = _Texts()
+    return Send(path={"token": _home_video(world)}, json={"language": "es"})
+
+
+def _identified(world: World, caller: str) -> Send:
+    """A video visit's link, with the code its citizen received and their document."""
+    visits = services_of(world.app).web_visits
+    texts = _Texts()
+    visits.sms = texts
+    token = _home_video(world)
+    visits.send_code(token, "es")
+    code = re.findall(r"\d{6}", texts.sent[-1][1])[-1]
+    return Send(path={"token": token}, json={"document": "12345678Z", "code": code})
+
+
 def _arriving(world: World, caller: str) -> Send:
     """A booking made in person, starting in ten minutes, with the caller as its agent."""
     token = _booked(world)
@@ -421,6 +484,9 @@ SENDS: dict[Key, Callable[[World, str], Send]] = {
         json={"method": "document_scanned", "document_type": "dni", "document_number": "12345678Z"}
     ),
     ("POST", "/api/calls/{call_id}/documents"): _document,
+    ("POST", "/api/calls/{call_id}/documents/batch"): lambda w, c: Send(
+        json={"pages": w.ids["scanned_sheets"]}
+    ),
     ("POST", "/api/padron/identify"): lambda w, c: Send(
         json={"attention_id": w.ids["served_attention"], **ANA}
     ),
@@ -463,6 +529,8 @@ SENDS: dict[Key, Callable[[World, str], Send]] = {
     ("POST", "/api/appointments/manage/{token}/cancel"): _managed,
     ("POST", "/cita"): _web_booking,
     ("GET", "/cita/g/{token}"): _managed,
+    ("GET", "/cita/v/{token}"): lambda w, c: Send(path={"token": _home_video(w)}),
+    ("GET", "/cita/v/static/{name}"): lambda w, c: Send(path={"name": "main.js"}),
     ("POST", "/cita/g/{token}"): _web_cancel,
     ("POST", "/cita/g/{token}/documents"): _document_upload,
     ("POST", "/cita/g/{token}/documents/{document_id}/remove"): _document_removal,
@@ -480,6 +548,9 @@ SENDS: dict[Key, Callable[[World, str], Send]] = {
     ("POST", "/api/console/appointments"): _booking,
     ("GET", "/api/console/appointments/agenda"): lambda w, c: Send(query={"day": "2026-03-02"}),
     ("POST", "/api/console/appointments/{appointment_id}/arrived"): _arriving,
+    ("POST", "/api/web/visits/{token}/code"): _code_asked,
+    ("POST", "/api/web/visits/{token}/identify"): _identified,
+    ("POST", "/api/web/visits/current/survey"): lambda w, c: Send(json={"satisfaction": 5}),
     ("POST", "/api/appointment-offers"): lambda w, c: Send(
         json={
             "site_id": _new_row(w, "site"),
@@ -694,6 +765,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             ),
             201,
         )
+        sheets = [
+            _ok(
+                client.post(
+                    f"/api/calls/{CALL_ID}/documents",
+                    params={"purpose": "scan"},
+                    content=PDF,
+                    headers=cabin | {"Content-Type": "application/pdf"},
+                ),
+                201,
+            )["document_id"]
+            for _ in range(2)
+        ]
         uploaded = client.put(
             f"/api/cabin/actions/{screenshot.id}/screenshot",
             content=PNG,
@@ -764,6 +847,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 "pending_action": pending_action.id,
                 "pending_screenshot": pending_screenshot.id,
                 "poll": polled,
+                "scanned_sheets": sheets,
             },
         )
     database.dispose()

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
+from support import process_logs
 
 from hub.db import Database, alembic_config
 from hub.models import LogEntry, User
@@ -28,11 +29,10 @@ def cabina(
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CABINA_")}
     environment["CABINA_SECRET_KEY"] = SECRET
     environment.update(env or {})
-    return subprocess.run(
+    return process_logs.run(
         [sys.executable, "-m", "cabina", *args],
+        log=process_logs.log_file(cwd.parent / "processes", "cabina"),
         input=stdin,
-        capture_output=True,
-        text=True,
         cwd=cwd,
         env=environment,
         timeout=120,
@@ -182,6 +182,7 @@ def test_cabina_hub_serves_until_interrupted(workdir: Path, tmp_path: Path) -> N
     finally:
         hub.send_signal(signal.SIGINT)
         _, stderr = hub.communicate(timeout=30)
+        process_logs.keep(process_logs.log_file(tmp_path / "processes", "hub"), stderr)
     # Shut down gracefully, then reported as interrupted, as cabina does for Ctrl-C.
     assert hub.returncode == 130, stderr
     assert "Traceback" not in stderr
@@ -230,10 +231,9 @@ def test_hub_commands_on_a_machine_without_the_hub_libraries_say_what_to_install
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CABINA_")}
     environment["CABINA_SECRET_KEY"] = SECRET
     args = [*command, "--data-dir", str(tmp_path / "data")]
-    done = subprocess.run(
+    done = process_logs.run(
         [sys.executable, "-c", WITHOUT_HUB_LIBRARIES, *args],
-        capture_output=True,
-        text=True,
+        log=process_logs.log_file(tmp_path / "processes", "cabina"),
         cwd=workdir,
         env=environment,
         timeout=120,

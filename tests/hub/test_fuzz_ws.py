@@ -1,4 +1,5 @@
-"""The cabin and agent WebSockets fuzzed with messages generated from the contract's models.
+"""The cabin, agent and citizen WebSockets fuzzed with messages generated from the contract's
+models.
 
 Every message type :mod:`contract.signalling` defines is generated from its JSON schema, so a
 new type is fuzzed as soon as the contract has it (and a type whose schema the generator cannot
@@ -12,6 +13,9 @@ binary frames, or not as JSON at all. For every frame:
 - only an oversized frame closes the connection, with 1009; nothing hangs or fails in the hub;
 - a cabin and an agent connected all along still answer their heartbeat;
 - the attention log holds nothing the fuzzed peers were not entitled to write.
+
+A citizen's browser at home (``/ws/citizen``, with a video visit's cookie) is fuzzed the same
+way, on its own: it may touch nothing but its visit's call.
 
 Two fixed sequences run first whatever is generated: one frame of each kind, with the parser's
 edge cases (deep nesting, a type that is not a string, a ref too long to echo, text over the
@@ -44,6 +48,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 from support.peers import Peer, Place, open_peer
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from contract import signalling as p
@@ -63,7 +68,7 @@ EXAMPLES = int(os.environ["CABINA_FUZZ_EXAMPLES"]) * 20 if LONG else 60
 
 pytestmark = [pytest.mark.slow, pytest.mark.fuzz]
 
-Side = Literal["cabin", "agent"]
+Side = Literal["cabin", "agent", "citizen"]
 #: The frame limit of the hub under test; the server itself cuts frames four times larger.
 MAX_BYTES = 4096
 CUT_BYTES = MAX_BYTES * 4
@@ -101,7 +106,12 @@ CALL_IDS = ["c-0", "c-1", "c-2", "c-by"]
 ATTENTIONS = [str(UUID(int=n + 1)) for n in range(3)]
 BYSTANDER_ATTENTION = str(UUID(int=99))
 
-_UNIONS: dict[str, Any] = {"cabin": p.CabinMessage, "agent": p.AgentMessage, "hub": p.HubMessage}
+_UNIONS: dict[str, Any] = {
+    "cabin": p.CabinMessage,
+    "agent": p.AgentMessage,
+    "citizen": p.CitizenMessage,
+    "hub": p.HubMessage,
+}
 
 
 class NoStrategy(Exception):
@@ -197,7 +207,8 @@ def _typed(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 
 def message_strategies(
-    sender: Literal["cabin", "agent", "hub"], overrides: dict[str, st.SearchStrategy[Any]]
+    sender: Literal["cabin", "agent", "citizen", "hub"],
+    overrides: dict[str, st.SearchStrategy[Any]],
 ) -> dict[str, st.SearchStrategy[dict[str, Any]]]:
     """A strategy for every message type ``sender`` may send, from the contract's schemas."""
     schema = TypeAdapter(_UNIONS[sender]).json_schema()
@@ -368,14 +379,32 @@ class World:
     hub: BackgroundHub
     tokens: dict[str, str]
     peers: dict[str, Peer] = field(default_factory=dict)
+    #: The cabina_visit cookie of the fuzzed citizen's video visit, when one is fuzzed.
+    visit_cookie: str | None = None
     pings: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     async def peer(self, name: str) -> Peer:
         """The connection of ``name``, opened again if the last frame closed it."""
+        if name not in self.peers and name.endswith("citizen"):
+            self.peers[name] = await self._citizen()
         if name not in self.peers:
             path = "/ws/cabin" if name.endswith("cabin") else "/ws/agent"
             self.peers[name] = await open_peer(self.hub.ws_url, path, self.tokens[name])
         return self.peers[name]
+
+    async def _citizen(self) -> Peer:
+        """The citizen's browser, connected again once the hub has let the last one go."""
+        headers = {"Origin": self.hub.url, "Cookie": f"cabina_visit={self.visit_cookie}"}
+        for _ in range(50):
+            peer = Peer(await connect(f"{self.hub.ws_url}/ws/citizen", additional_headers=headers))
+            try:
+                await peer.expect("welcome")
+                return peer
+            except ConnectionClosed as closed:
+                # Refused as open elsewhere while the hub still ends the closed connection.
+                assert closed.rcvd is not None and closed.rcvd.code == p.CloseCode.ELSEWHERE
+                await asyncio.sleep(0.05)
+        raise AssertionError("the citizen could not connect again")
 
     async def heard(self, name: str) -> list[dict[str, Any]]:
         """Everything ``name`` received up to the answer to a fresh ping."""
@@ -576,4 +605,116 @@ def test_every_frame_gets_its_documented_answer(
             runner.run(world.close())
     entries = _settled(lambda: list(log.entries(after_seq=before, limit=10**6)))
     _check_entitled(entries, str(fuzz_cabin), fuzz_agent)
+    assert log.verify().ok
+
+
+def _citizen(how: str, **message: Any) -> Frame:
+    return Frame("citizen", how, json.dumps(message, ensure_ascii=False))
+
+
+def _citizen_edges(call_id: str) -> list[Frame]:
+    """What a citizen's browser may not do: a cabin's step, another cabin's call, a huge frame."""
+    other = {"call_id": "c-by", "attention_id": BYSTANDER_ATTENTION}
+    return [
+        _citizen("foreign", type="step.update", call_id=call_id, step_id="s-1", status="done"),
+        _citizen("valid", type="call.request", service="tributs", language="ca", **other),
+        _citizen("valid", type="call.cancel", call_id="c-by"),
+        _citizen("oversized", type="ping", pad="x" * MAX_BYTES),
+    ]
+
+
+def _visit(app: FastAPI, clock: Any) -> tuple[str, str, str]:
+    """A video visit from home identified as the page does: its cookie, call and attention."""
+    from datetime import datetime, timedelta
+
+    from appointments.conftest import booking
+    from appointments.notice_fixtures import RecordingGateway
+    from appointments.web_fixtures import DNI, seed_office
+
+    from contract.appointments import BookedVia, Channel
+
+    services = services_of(app)
+    seeded = seed_office(services.attention_log, clock())
+    starts = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+    offer = seeded.offers[("padron", Channel.HOME_VIDEO)]
+    token = services.appointments.book(booking(offer, starts), via=BookedVia.WEB, actor="hub").token
+    clock.now = starts - timedelta(minutes=5)
+    texts = RecordingGateway()
+    services.web_visits.sms = texts
+    services.web_visits.send_code(token, "es")
+    code = texts.sent[-1][1].rsplit(" ", 1)[1].strip(".")
+    view, cookie = services.web_visits.identify(token, DNI, code)
+    return cookie, view.call_id, view.attention_id
+
+
+def test_every_citizen_frame_gets_its_documented_answer(
+    app: FastAPI, live_hub: BackgroundHub, staff: Staff, clock: Any
+) -> None:
+    """Fuzzed frames of a citizen's browser: typed answers, no crash, nothing but its own call."""
+    place = Place(staff.client, staff.headers("admin"))
+    _, bystander_cabin_token = place.cabin(place.site(), "Cabina 2")
+    cookie, call_id, attention_id = _visit(app, clock)
+    world = World(
+        live_hub,
+        {
+            "bystander_cabin": bystander_cabin_token,
+            "bystander_agent": _token(staff.headers("agent2")),
+        },
+        visit_cookie=cookie,
+    )
+    overrides: dict[str, st.SearchStrategy[Any]] = {
+        "call_id": st.sampled_from([call_id, "c-by", "c-9"]),
+        "attention_id": st.sampled_from([attention_id, BYSTANDER_ATTENTION]),
+        "action_id": st.uuids().map(str),
+        "service": st.sampled_from(["padron", "tributs"]),
+        "language": st.sampled_from(["ca", "es", "eu"]),
+        "to_agent": st.just("404"),
+    }
+    # A cabin's own messages (its devices, its steps) are as foreign to a browser as an agent's.
+    cabin_only = p.message_types("cabin") - p.message_types("citizen")
+    foreign = st.one_of(
+        *message_strategies("agent", overrides).values(),
+        *(s for kind, s in message_strategies("cabin", overrides).items() if kind in cabin_only),
+        *message_strategies("hub", overrides).values(),
+    )
+    citizen = frames("citizen", message_strategies("citizen", overrides), foreign)
+    log = services_of(app).attention_log
+    with asyncio.Runner() as runner:
+
+        async def setup() -> None:
+            cabin = await world.peer("bystander_cabin")
+            await cabin.send(
+                type="call.request", call_id="c-by", attention_id=BYSTANDER_ATTENTION,
+                service="tributs", language="ca",
+            )  # fmt: skip
+            await cabin.expect("queue.update", call_id="c-by")
+            await world.peer("bystander_agent")
+
+        runner.run(setup())
+        before = _settled(lambda: list(log.entries(limit=10**6)))[-1].seq
+
+        @settings(
+            max_examples=EXAMPLES // 2,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(sent=st.lists(citizen, min_size=1, max_size=12))
+        @example(sent=_citizen_edges(call_id))
+        def run(sent: list[Frame]) -> None:
+            runner.run(_example(world, sent))
+
+        try:
+            run()
+        finally:
+            runner.run(world.close())
+    entries = _settled(lambda: list(log.entries(after_seq=before, limit=10**6)))
+    visit_actor = next(e.actor for e in log.timeline(attention_id) if e.kind == "attention.started")
+    for entry in entries:
+        where = f"seq {entry.seq} {entry.kind} by {entry.actor}"
+        assert entry.kind in CALL_EVENTS or entry.kind == "attention.ended", where
+        assert entry.attention_id == attention_id, where
+        assert entry.actor in (visit_actor, "hub"), where
     assert log.verify().ok

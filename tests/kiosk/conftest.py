@@ -36,6 +36,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from cabina.config import load_settings
 from contract import signalling as p
 from hardware.camera.timestamp import read_timestamp
+from hub.documents import join_pdfs
 from kiosk.flow import Flow, FlowConfig, HubLink
 
 
@@ -268,6 +269,13 @@ class HubDouble:
         async def upload(call_id: str, request: Request) -> dict[str, str]:
             document_id = str(uuid.uuid4())
             self.documents[document_id] = await request.body()
+            return {"document_id": document_id}
+
+        @app.post("/api/calls/{call_id}/documents/batch", status_code=201)
+        async def join(call_id: str, request: Request) -> dict[str, str]:
+            pages = [self.documents[page] for page in (await request.json())["pages"]]
+            document_id = str(uuid.uuid4())
+            self.documents[document_id] = join_pdfs(pages)
             return {"document_id": document_id}
 
         @app.post("/api/cabin/events")

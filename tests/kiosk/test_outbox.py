@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import ValidationError
+from support import process_logs
 
 from contract.events import EventKind
 from kiosk.effects.hub_client import Backoff
@@ -253,9 +254,10 @@ def test_killing_the_uploader_at_any_moment_loses_and_duplicates_nothing(
         outbox.add(event)
     outbox.close()
     args = [sys.executable, "-c", UPLOADER, str(path), actor, hub.url, hub.token]
+    log = process_logs.log_file(tmp_path / "processes", "uploader")
     kills = 0
     for threshold in (8, 23, 41, 58, 71):
-        process = subprocess.Popen(args, cwd=REPO)
+        process = process_logs.popen(args, log=log, cwd=REPO)
         try:
             while len(hub.cabin_events()) < threshold and process.poll() is None:
                 time.sleep(0.005)
@@ -265,7 +267,7 @@ def test_killing_the_uploader_at_any_moment_loses_and_duplicates_nothing(
                 kills += 1
             process.wait()
     assert kills >= 3
-    subprocess.run(args, cwd=REPO, check=True, timeout=120)
+    process_logs.run(args, log=log, cwd=REPO, check=True, timeout=120)
 
     at_hub = [event_id for event_id, _ in hub.cabin_events()]
     assert sorted(at_hub) == sorted(e.event_id for e in events)
@@ -293,9 +295,14 @@ while True:
 
 def test_an_event_added_before_a_kill_is_still_there(tmp_path: Path) -> None:
     path = tmp_path / "outbox.sqlite3"
-    process = subprocess.Popen(
-        [sys.executable, "-c", PRODUCER, str(path)], cwd=REPO, stdout=subprocess.PIPE, text=True
-    )
+    with process_logs.log_file(tmp_path / "processes", "producer").open("ab") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-c", PRODUCER, str(path)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
     assert process.stdout is not None
     written = [process.stdout.readline().strip() for _ in range(30)]
     os.kill(process.pid, signal.SIGKILL)

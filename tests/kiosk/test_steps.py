@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,13 +111,46 @@ async def test_a_scan_is_uploaded_and_the_agent_told(
     assert not (tmp_path / "citizen").exists() or not any((tmp_path / "citizen").iterdir())
 
 
-async def test_a_feeder_scan_is_one_pdf_of_every_sheet(
+class PacedScanner:
+    """The scanner, holding each sheet's scanning thread until the agent was told of it: the
+    order of :attr:`events` then shows whether pages reach the agent while the feeder reads."""
+
+    def __init__(self, scanner: Any, events: list[tuple[str, int]]) -> None:
+        self.scanner, self.events = scanner, events
+        self.told = threading.Semaphore(0)
+
+    def scan_batch(self, options: Any, on_page: Any = None) -> Any:
+        def handed(page: Any) -> None:
+            self.events.append(("scanned", len([e for e in self.events if e[0] == "scanned"]) + 1))
+            on_page(page)
+            assert self.told.acquire(timeout=30), "the agent was not told of the page"
+
+        pages = self.scanner.scan_batch(options, handed if on_page else None)
+        self.events.append(("batch ended", len(pages)))
+        return pages
+
+
+async def test_a_feeder_scan_reaches_the_agent_sheet_by_sheet_then_as_one_pdf(
     hub_double: Any, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
+    events: list[tuple[str, int]] = []
     sent: list[p.Message] = []
     scanner = open_scanner(ScannerConfig(backend="simulator"))
+    paced = PacedScanner(scanner, events)
+
+    def send(message: p.Message) -> None:
+        sent.append(message)
+        if isinstance(message, p.StepUpdate) and message.page is not None:
+            events.append(("agent told", message.page))
+            paced.told.release()
+
     try:
-        runner = runner_for(hub_double, http, tmp_path, sent, scanner=scanner)
+        runner = StepRunner(
+            devices=Devices(scanner=paced),
+            documents=DocumentClient(http, hub_url=hub_double.url, token="t"),
+            send=send,
+            work_dir=tmp_path / "citizen",
+        )
         params = {"mode": "gray", "resolution": 50, "source": "adf"}
         request = p.StepRequest(call_id=CALL, step_id="s1", kind="scan", params=params)
         finished = await runner.run(request)
@@ -125,10 +160,184 @@ async def test_a_feeder_scan_is_one_pdf_of_every_sheet(
         )
     finally:
         scanner.close()
-    assert finished.status == "done" and finished.document_id is not None
-    reader = PdfReader(io.BytesIO(hub_double.documents[finished.document_id]))
-    assert len(reader.pages) == 10  # the test device's feeder holds ten sheets
+    # The test device's feeder holds ten sheets: each reaches the agent before the next is
+    # handed over, all of them before the batch ends.
+    sheets = [event for n in range(1, 11) for event in (("scanned", n), ("agent told", n))]
+    assert events == [*sheets, ("batch ended", 10)]
+    updates = [m for m in sent if isinstance(m, p.StepUpdate) and m.step_id == "s1"]
+    assert [(m.status, m.page) for m in updates] == [("progress", n) for n in range(1, 11)] + [
+        ("done", None)
+    ]
+    for update in updates[:-1]:
+        assert update.document_id is not None and update.preview_document_id is not None
+        assert len(PdfReader(io.BytesIO(hub_double.documents[update.document_id])).pages) == 1
+        assert hub_double.documents[update.preview_document_id].startswith(b"\xff\xd8\xff")
+    done = updates[-1]
+    assert finished.status == "done" and done.document_id == finished.document_id
+    assert done.pages == 10 and done.preview_document_id == updates[0].preview_document_id
+    reader = PdfReader(io.BytesIO(hub_double.documents[done.document_id]))
+    assert len(reader.pages) == 10
+    # Page by page, the batch's PDF holds the very pictures the agent saw one by one.
+    for number, update in enumerate(updates[:-1]):
+        single = PdfReader(io.BytesIO(hub_double.documents[update.document_id])).pages[0]
+        assert reader.pages[number].images[0].data == single.images[0].data
     assert (refused.status, refused.error) == ("failed", "bad_params")
+    assert not (tmp_path / "citizen").exists() or not any((tmp_path / "citizen").iterdir())
+
+
+class StoppingScanner:
+    """The scanner, noting each sheet it hands over (``scanned``), refuses to hand over
+    (``refused``: the receiver raised) and how the batch ended, and keeping every page it
+    handed over to look at afterwards. Each sheet's thread waits until the agent was told of
+    it, or until :attr:`gone` says no one will be."""
+
+    def __init__(self, scanner: Any) -> None:
+        self.scanner = scanner
+        self.events: list[tuple[str, int]] = []
+        self.handed: list[Any] = []
+        self.told = threading.Semaphore(0)
+        self.gone = threading.Event()
+        self.ended = threading.Event()
+
+    def scan_batch(self, options: Any, on_page: Any) -> Any:
+        def handed(page: Any) -> None:
+            self.handed.append(page)
+            self.events.append(("scanned", len(self.handed)))
+            try:
+                on_page(page)
+            except Exception:
+                self.events.append(("refused", len(self.handed)))
+                raise
+            while not self.told.acquire(timeout=0.05) and not self.gone.is_set():
+                pass
+
+        try:
+            pages = self.scanner.scan_batch(options, handed)
+        except Exception as exc:
+            self.events.append((f"batch failed: {type(exc).__name__}", len(self.handed)))
+            raise
+        finally:
+            self.ended.set()
+        self.events.append(("batch ended", len(pages)))
+        return pages
+
+
+class FailingUploads(httpx.AsyncBaseTransport):
+    """The way to the hub, lost at the upload of sheet ``fail_at``'s PDF."""
+
+    def __init__(self, fail_at: int, lost: threading.Event) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.fail_at, self.lost = fail_at, lost
+        self.scans = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("purpose") == "scan":
+            self.scans += 1
+            if self.scans >= self.fail_at:
+                self.lost.set()
+                raise httpx.ConnectError("the hub went away", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+FEEDER = {"mode": "gray", "resolution": 50, "source": "adf"}
+
+
+async def test_a_sheet_that_fails_to_upload_stops_the_feeder_and_fails_the_batch(
+    hub_double: Any, tmp_path: Path
+) -> None:
+    sent: list[p.Message] = []
+    scanner = open_scanner(ScannerConfig(backend="simulator"))
+    stopping = StoppingScanner(scanner)
+
+    def send(message: p.Message) -> None:
+        sent.append(message)
+        if isinstance(message, p.StepUpdate) and message.page is not None:
+            stopping.events.append(("agent told", message.page))
+            stopping.told.release()
+
+    transport = FailingUploads(fail_at=3, lost=stopping.gone)
+    try:
+        async with httpx.AsyncClient(transport=transport) as http:
+            runner = StepRunner(
+                devices=Devices(scanner=stopping),
+                documents=DocumentClient(http, hub_url=hub_double.url, token="t"),
+                send=send,
+                work_dir=tmp_path / "citizen",
+            )
+            request = p.StepRequest(call_id=CALL, step_id="s1", kind="scan", params=FEEDER)
+            finished = await runner.run(request)
+        read = scanner.status().counters["pages"]
+    finally:
+        scanner.close()
+    assert (finished.status, finished.error) == ("failed", "upload_failed")
+    events = stopping.events
+    told = [("scanned", 1), ("agent told", 1), ("scanned", 2), ("agent told", 2), ("scanned", 3)]
+    assert events[:5] == told
+    # The next sheet handed over is refused, the batch fails there: the feeder is not emptied.
+    # (Sheet 4 may still be handed over while the failure of sheet 3 is being handled.)
+    refused = [number for what, number in events if what == "refused"]
+    assert len(refused) == 1 and refused[0] in (4, 5)
+    assert events[-1] == ("batch failed: _BatchStopped", refused[0])
+    assert len(stopping.handed) < 10 and read < 10  # sheets the scanner read
+    assert all(page.wiped for page in stopping.handed)
+    # The agent saw two sheets, then the batch fail: the console drops what it showed of it.
+    updates = [(m.status, m.page, m.error) for m in sent if isinstance(m, p.StepUpdate)]
+    assert updates == [
+        ("progress", 1, None),
+        ("progress", 2, None),
+        ("failed", None, "upload_failed"),
+    ]
+    assert not (tmp_path / "citizen").exists() or not any((tmp_path / "citizen").iterdir())
+
+
+async def test_a_feeder_step_cancelled_stops_the_feeder_and_wipes_every_page(
+    hub_double: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    sent: list[p.Message] = []
+    scanner = open_scanner(ScannerConfig(backend="simulator"))
+    stopping = StoppingScanner(scanner)
+    step: asyncio.Task[StepFinished] | None = None
+
+    def send(message: p.Message) -> None:
+        sent.append(message)
+        if isinstance(message, p.StepUpdate) and message.page is not None:
+            stopping.events.append(("agent told", message.page))
+            if message.page == 2:
+                # The kiosk closes while the feeder still reads: the step's task ends here.
+                assert step is not None
+                step.cancel()
+            stopping.told.release()
+
+    try:
+        runner = StepRunner(
+            devices=Devices(scanner=stopping),
+            documents=DocumentClient(http, hub_url=hub_double.url, token="t"),
+            send=send,
+            work_dir=tmp_path / "citizen",
+        )
+        request = p.StepRequest(call_id=CALL, step_id="s1", kind="scan", params=FEEDER)
+        step = asyncio.create_task(runner.run(request))
+        with pytest.raises(asyncio.CancelledError):
+            await step
+        stopping.gone.set()  # sheet 3 will never be told of
+        # The scanning thread outlives the task: it stops at the next sheet it hands over.
+        assert await asyncio.to_thread(stopping.ended.wait, 30)
+        await asyncio.sleep(0)  # what the thread handed over before it ended
+        read = scanner.status().counters["pages"]
+    finally:
+        scanner.close()
+    events = stopping.events
+    assert events[:4] == [("scanned", 1), ("agent told", 1), ("scanned", 2), ("agent told", 2)]
+    # (Sheet 3 may be handed over before the cancellation reaches the step.)
+    refused = [number for what, number in events if what == "refused"]
+    assert len(refused) == 1 and refused[0] in (3, 4)
+    assert events[-1] == ("batch failed: _BatchStopped", refused[0])
+    assert ("agent told", 3) not in events and len(stopping.handed) < 10 and read < 10
+    assert all(page.wiped for page in stopping.handed)
+    assert [m.page for m in sent if isinstance(m, p.StepUpdate)] == [1, 2]
 
 
 async def test_a_jammed_scanner_fails_the_step_with_its_code(

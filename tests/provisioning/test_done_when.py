@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import process_logs
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -33,19 +34,21 @@ CLI = Path(__file__).with_name("cabina_cli.py")
 CODE = re.compile(r"Enrolment code:\s+([A-Z0-9]{3}-[A-Z0-9]{3})")
 
 
-def start_cabin(data: Path) -> subprocess.Popen[str]:
-    """A fresh cabin running ``cabina provision enrol`` with no hub address: it must discover."""
-    return subprocess.Popen(
-        [
-            sys.executable, str(CLI), "provision", "enrol",
-            "--interface", "127.0.0.1", "--timeout", "3",
-            "--data-dir", str(data), "--serial", "dmi:DONE-WHEN-0001",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+def start_cabin(data: Path, log: Path) -> subprocess.Popen[str]:
+    """A fresh cabin running ``cabina provision enrol`` with no hub address: it must discover.
+    Its screen (standard output) is the test's to read; what it logs goes to ``log``."""
+    with log.open("ab") as errors:
+        return subprocess.Popen(
+            [
+                sys.executable, str(CLI), "provision", "enrol",
+                "--interface", "127.0.0.1", "--timeout", "3",
+                "--data-dir", str(data), "--serial", "dmi:DONE-WHEN-0001",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
 
 
 def read_code(cabin: subprocess.Popen[str]) -> str:
@@ -57,8 +60,7 @@ def read_code(cabin: subprocess.Popen[str]) -> str:
         found = CODE.search(line)
         if found:
             return found.group(1)
-    assert cabin.stderr is not None
-    raise AssertionError(f"the cabin showed no code: {''.join(seen)} {cabin.stderr.read()}")
+    raise AssertionError(f"the cabin showed no code: {''.join(seen)}")
 
 
 @pytest.mark.slow
@@ -72,7 +74,8 @@ async def test_a_fresh_cabin_goes_in_service_and_out_again(
     data = tmp_path / "cabin"
 
     # The cabin discovers the hub and shows a code.
-    cabin = start_cabin(data)
+    log = process_logs.log_file(tmp_path / "processes", "cabin")
+    cabin = start_cabin(data, log)
     try:
         code = await asyncio.to_thread(read_code, cabin)
 
@@ -83,11 +86,12 @@ async def test_a_fresh_cabin_goes_in_service_and_out_again(
             "--name", "Cabina Mercat", "--hub", hub.url,
         )  # fmt: skip
         assert approved.status == 0, approved.err
-        out, err = await asyncio.to_thread(cabin.communicate, timeout=60)
+        out, _ = await asyncio.to_thread(cabin.communicate, timeout=60)
     finally:
         if cabin.poll() is None:
             cabin.kill()
-    assert cabin.returncode == 0, err
+    process_logs.keep(log, out)
+    assert cabin.returncode == 0, log.read_text(encoding="utf-8")
     assert "Enrolled: cabin 1 'Cabina Mercat' at 'OAC Sant Andreu'" in out
 
     # It keeps its credential (owner only), its hub and its configuration.

@@ -93,6 +93,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/calls/{call_id}/identity"): CALL_PARTIES,
     ("GET", "/api/calls/{call_id}/citizen"): frozenset({AGENT}),
     ("POST", "/api/calls/{call_id}/documents"): CALL_PARTIES,
+    # Only the cabin sends its scans, and so only it has the hub join a feeder batch's sheets.
+    ("POST", "/api/calls/{call_id}/documents/batch"): CABINS,
     ("GET", "/api/documents/{document_id}"): CALL_PARTIES,
     # The padrón: a cabin in its own attention, an agent in the one they serve.
     ("POST", "/api/padron/identify"): CALL_PARTIES,
@@ -150,6 +152,18 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/cita/g/{token}"): PUBLIC,
     ("POST", "/cita/g/{token}/documents"): PUBLIC,
     ("POST", "/cita/g/{token}/documents/{document_id}/remove"): PUBLIC,
+    # The citizen's video call page and its files: the page shows no personal data.
+    ("GET", "/cita/v/{token}"): PUBLIC,
+    ("GET", "/cita/v/static/{name}"): PUBLIC,
+    # A video visit from home: the link's token and a one-time code sent to the appointment's
+    # contacts identify the citizen; the visit's cookie then carries it, and no caller here
+    # has one (tests/hub/test_web_visits.py goes through with it).
+    ("GET", "/api/web/ping"): PUBLIC,
+    ("POST", "/api/web/visits/{token}/code"): PUBLIC,
+    ("POST", "/api/web/visits/{token}/identify"): PUBLIC,
+    ("GET", "/api/web/visits/current"): NOBODY,
+    ("POST", "/api/web/visits/current/survey"): NOBODY,
+    ("POST", "/api/web/visits/current/leave"): NOBODY,
     # A cabin books at its own site and checks in the citizen in front of it.
     ("GET", "/api/cabin/appointments/offers"): CABINS,
     ("GET", "/api/cabin/appointments/offers/{offer_id}/availability"): CABINS,
@@ -180,6 +194,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # Signalling.
     ("WEBSOCKET", "/ws/cabin"): CABINS,
     ("WEBSOCKET", "/ws/agent"): CALL_TAKERS,
+    ("WEBSOCKET", "/ws/citizen"): NOBODY,
 }
 
 #: Routes that answer a refused caller 404 rather than 401/403, and why.
@@ -214,6 +229,7 @@ AUDITED: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/api/calls/{call_id}/documents"): frozenset(
         {"document.scanned", "audit.document_sent"}
     ),
+    ("POST", "/api/calls/{call_id}/documents/batch"): "document.scanned",
     ("GET", "/api/documents/{document_id}"): "audit.record_read",
     ("POST", "/api/padron/identify"): "audit.identification",
     ("POST", "/api/padron/certificates"): "certificate.issued",
@@ -240,6 +256,7 @@ AUDITED: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/api/cabin/appointments/check-in"): "appointment.checked_in",
     ("POST", "/api/console/appointments"): "appointment.booked",
     ("POST", "/api/console/appointments/{appointment_id}/arrived"): "appointment.checked_in",
+    ("POST", "/api/web/visits/{token}/identify"): "audit.identification",
     ("POST", "/api/appointment-offers"): "audit.calendar_changed",
     ("DELETE", "/api/appointment-offers/{offer_id}"): "audit.calendar_changed",
     ("POST", "/api/agent-shifts"): "audit.calendar_changed",
@@ -250,6 +267,12 @@ AUDITED: dict[tuple[str, str], str | frozenset[str]] = {
 
 #: Audited routes whose event the matrix's world cannot provoke, and the test that proves it.
 AUDITED_ELSEWHERE: dict[tuple[str, str], str] = {
+    ("POST", "/api/web/visits/current/survey"): (
+        "no caller here has a visit's cookie; tests/hub/test_web_visits.py checks survey.answered"
+    ),
+    ("POST", "/api/web/visits/current/leave"): (
+        "no caller here has a visit's cookie; tests/hub/test_web_visits.py checks attention.ended"
+    ),
     ("POST", "/api/padron/identify/confirm"): (
         "the world's residents need no code, so confirming changes nothing; "
         "tests/padron/test_confirmation_api.py checks audit.identification for each code"
@@ -258,6 +281,9 @@ AUDITED_ELSEWHERE: dict[tuple[str, str], str] = {
 
 #: Routes that change something but write no event of their own, and why.
 NOT_AUDITED: dict[tuple[str, str], str | frozenset[str]] = {
+    ("POST", "/api/web/visits/{token}/code"): (
+        "sends a code to the appointment's own contacts; its every use is audit.identification"
+    ),
     ("POST", "/api/auth/logout"): "ends the caller's own session, which is kept with its token",
     ("POST", "/api/cabin/status"): "a cabin's own health report, kept as its latest status",
     ("POST", "/api/cabin/selftest"): "a cabin's own self-test, kept as its latest result",

@@ -18,6 +18,8 @@ export const CloseCode = Object.freeze({
   NO_HEARTBEAT: 4408,
   /** A newer connection of the same cabin or agent replaced this one. */
   REPLACED: 4409,
+  /** A citizen's visit is open in another window already: this newer one is refused (the first keeps the call). */
+  ELSEWHERE: 4410,
 });
 
 /** The message types a console may send to the hub. */

@@ -98,10 +98,14 @@ class CabCabinTools extends HTMLElement {
     Object.assign(step, { status: update.status, error: update.error ?? null, progress: update.progress });
     if (update.document_id) {
       step.document_id = update.document_id;
+      // A feeder scan sends each sheet as it is scanned (`page`), then the PDF of them all (`pages`).
       this.emit('document', {
         document_id: update.document_id,
         kind: step.kind === 'sign' ? 'signed' : step.kind,
+        step_id: step.step_id,
         ...(update.preview_document_id ? { preview_id: update.preview_document_id } : {}),
+        ...(update.page ? { page: update.page } : {}),
+        ...(update.pages ? { pages: update.pages } : {}),
       });
     }
     if (update.status === 'failed' || update.status === 'declined') {
@@ -139,7 +143,8 @@ class CabCabinTools extends HTMLElement {
     const infoTitle = h('input', { name: 'info-title', maxlength: 80 });
     const infoText = h('textarea', { name: 'info-text', rows: 3, maxlength: 2000 });
     const infoFile = this.fileInput('info-file');
-    // Every sheet in the scanner's feeder, as one PDF, instead of the page on the glass.
+    // Every sheet in the scanner's feeder, each as it comes and then as one PDF, instead of
+    // the page on the glass.
     const scanFeeder = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', name: 'scan-feeder' }));
     const scanParams = () => ({ mode: 'color', resolution: 300, ...(scanFeeder.checked ? { source: 'adf' } : {}) });
     // Scanning is one click; the others fold away until needed, so the column stays short.

@@ -126,7 +126,10 @@ class CabDesk extends HTMLElement {
     on('call.ended', (message) => this.onEnded(message));
     on('rtc.description', (message) => this.call?.media.onDescription(message.description));
     on('rtc.candidate', (message) => this.call?.media.onCandidate(message.candidate));
-    on('step.update', (message) => this.tools.onUpdate(message));
+    on('step.update', (message) => {
+      this.tools.onUpdate(message);
+      this.documents.onStep(message);
+    });
     on('cabin.tools', (message) => this.tools.setUnavailable(message.call_id, message.unavailable));
     on('error', (message) => this.onError(message));
     own('accept', (ring) => this.accept(ring));
@@ -213,7 +216,9 @@ class CabDesk extends HTMLElement {
     if (!this.send({ type: 'presence.set', state })) this.notices.show(t('connection.not_sent'), { level: 'warning' });
   }
 
-  onRing(ring) {
+  onRing(message) {
+    // A citizen at home has no cabin: the visit is named in the agent's own language.
+    const ring = message.channel === 'web' ? { ...message, cabin: { ...message.cabin, name: t('ring.web') } } : message;
     this.ring = ring;
     this.ringCard.show(ring);
     this.ringer.start(t('ring.title'), `${ring.cabin?.name ?? ''} · ${this.serviceName(ring.service)}`);

@@ -59,10 +59,15 @@ class CabRing extends HTMLElement {
       h(
         'dl',
         { class: 'facts' },
-        h('dt', {}, t('ring.cabin')),
+        h('dt', {}, t(ring.channel === 'web' ? 'ring.from' : 'ring.cabin')),
         h('dd', { class: 'ring-cabin' }, ring.cabin?.name ?? ''),
-        h('dt', {}, t('ring.site')),
-        h('dd', {}, ring.site?.name ?? ''),
+        ring.channel === 'web' ? null : [h('dt', {}, t('ring.site')), h('dd', {}, ring.site?.name ?? '')],
+        ring.devices && !(ring.devices.camera && ring.devices.microphone)
+          ? [
+              h('dt', {}, t('ring.devices')),
+              h('dd', { class: 'ring-devices' }, [!ring.devices.camera ? t('ring.no_camera') : null, !ring.devices.microphone ? t('ring.no_microphone') : null].filter(Boolean).join(' · ')),
+            ]
+          : null,
         h('dt', {}, t('ring.service')),
         h('dd', { class: 'ring-service' }, this.names.service(ring.service)),
         h('dt', {}, t('ring.language')),
