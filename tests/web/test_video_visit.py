@@ -381,3 +381,51 @@ async def test_in_basque_each_step_reads_well_and_too_many_wrong_codes_lock_out(
     await page.locator("#identify-error", has_text=locked).wait_for()
     await citizen.check("locked")
     assert citizen.errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+async def test_a_call_lost_for_longer_than_the_hub_waits_says_so_when_the_link_is_opened_again(
+    browser: Browser, video_office: VideoOffice
+) -> None:
+    switchboard = services_of(video_office.app).switchboard
+    # The hub lets a lost citizen's call go at once, rather than after its usual grace time.
+    switchboard._grace_s = 0.3
+    agent = await sign_in_console(browser, video_office, "laia")
+    await agent.page.locator("cab-topbar .presence[data-state='away']").wait_for()
+    await agent.page.click("cab-topbar .presence-toggle")
+
+    citizen = await phone(browser, "es")
+    page = citizen.page
+    await page.goto(video_office.url)
+    await citizen.step("check")
+    await page.locator("#network-state:not(:empty)").wait_for()
+    await page.tap("#check-done")
+    await citizen.step("identify")
+    await page.tap("#send-code")
+    code = await wait_for_code(video_office, 0)
+    await page.fill("#document", DNI)
+    await page.fill("#code", code)
+    await page.tap("#identify button[type=submit]")
+    await answer(agent)
+    await citizen.step("call")
+    [call] = switchboard.calls()
+
+    # The phone's browser is closed in the middle of the call, and the hub lets the call go.
+    context = page.context
+    await page.close()
+    for _ in range(100):
+        if switchboard.call(call.call_id) is None:
+            break
+        await asyncio.sleep(0.1)
+    assert switchboard.call(call.call_id) is None
+
+    # The citizen opens the link again: the visit is still theirs, its call is over, and the
+    # page says so instead of waiting for an agent for ever.
+    again = await context.new_page()
+    await again.goto(video_office.url)
+    await again.locator(
+        "#end-reason", has_text=t("The connection was lost and the call has ended.", "es")
+    ).wait_for()
+    assert await again.locator("#end-title:focus").count() == 1
+    assert citizen.errors == [] and agent.errors == []

@@ -222,12 +222,17 @@ function onOpen(welcome) {
 /**
  * A refusal from the hub. After a reload during the call the page asks for the call again;
  * the hub answers that it is already connected: the page goes back to it with a new offer.
+ * When the page was away longer than the hub waits for a lost citizen, the call has ended
+ * meanwhile: the page says the connection was lost, whether or not it knows of an answer.
  */
 function onHubError(error) {
   if (error?.code === 'bad_state' && state.step === 'wait') {
     onConnected({ peer: { name: sessionStorage.getItem(`agent:${state.visit.call_id}`) ?? '' } });
   } else if (error?.code === 'unknown_call' && (state.step === 'wait' || state.step === 'call')) {
     onEnded('gone');
+  } else if (error?.code === 'call_ended' && state.step === 'wait') {
+    state.answered ||= sessionStorage.getItem(`agent:${state.visit.call_id}`) !== null;
+    onEnded('citizen_gone', true);
   }
 }
 
@@ -339,8 +344,11 @@ function stopLocal() {
 /**
  * What the citizen reads when the call ends, by the hub's reason (``self``: the citizen hung
  * up; ``gone``: the hub no longer knows the call).
+ * @param {string} reason
+ * @param {boolean} [lost] the page was away when the call ended: it cannot know more
  */
-function endedText(reason) {
+function endedText(reason, lost = false) {
+  if (lost) return texts.ended_lost;
   if (!state.answered) return texts.ended_unanswered;
   if (reason === 'self') return '';
   if (reason === 'hangup') return texts.ended_agent;
@@ -348,11 +356,15 @@ function endedText(reason) {
   return texts.ended_other;
 }
 
-function onEnded(reason) {
+/**
+ * @param {string} reason
+ * @param {boolean} [lost]
+ */
+function onEnded(reason, lost = false) {
   if (state.step === 'end') return;
   stopLocal();
   sessionStorage.removeItem(`agent:${state.visit?.call_id}`);
-  $('end-reason').textContent = endedText(reason);
+  $('end-reason').textContent = endedText(reason, lost);
   // The visit stays open (and its socket too) until the survey is answered or skipped: only a
   // call an agent answered has one.
   $('survey').hidden = !state.answered;
